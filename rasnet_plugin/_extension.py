@@ -1,0 +1,37 @@
+"""Loads the compiled extension `rasnet_plugin._C`, or falls back to pure PyTorch.
+
+Importing `_C` registers the `torch.ops.rasnet.*` ops (schema, CPU/CUDA kernels
+and autograd).  If it is missing or broken, everything still works through the
+reference implementation; one warning says so.
+"""
+import warnings
+
+_ERROR = None
+try:
+    from . import _C  # noqa: F401  (registers torch.ops.rasnet.*)
+except Exception as e:  # ImportError, or an undefined symbol from a stale build
+    _ERROR = e
+    warnings.warn(
+        "rasnet_plugin: the fused C++/CUDA op is unavailable (%s: %s); using the pure "
+        "PyTorch reference instead (correct, slower). Rebuild with "
+        "`pip install --no-build-isolation -e .`." % (type(e).__name__, e),
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+def has_fused():
+    """True when `torch.ops.rasnet.attention_xcorr` comes from the compiled extension."""
+    return _ERROR is None
+
+
+def has_cuda_kernels():
+    """True when the extension was built with its CUDA kernels."""
+    if _ERROR is not None:
+        return False
+    import torch
+    return bool(torch.ops.rasnet._built_with_cuda())
+
+
+def load_error():
+    return _ERROR

@@ -1,0 +1,117 @@
+"""Build script for rasnet_plugin and its fused op extension `rasnet_plugin._C`.
+
+The CPU kernels are always built.  The CUDA kernels are built when torch was
+built with CUDA *and* a CUDA toolkit is found; `RASNET_WITH_CUDA=1` forces them
+(the build fails loudly if it cannot), `RASNET_WITH_CUDA=0` skips them.
+
+Install torch first (requirements.txt pins it), then:
+    pip install --no-build-isolation -e .
+"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+from setuptools import find_packages, setup
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def _is_real_nvcc(path):
+    """The nvcc first on PATH may be a tiny wrapper script; torch would then
+    guess CUDA_HOME wrongly.  A real toolkit has an ELF nvcc next to include/."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def find_cuda_home():
+    candidates = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH")]
+    nvcc = shutil.which("nvcc")
+    if nvcc:
+        candidates.append(os.path.dirname(os.path.dirname(os.path.realpath(nvcc))))
+        try:  # a wrapper script usually exec's the real binary: ask it
+            out = subprocess.run([nvcc, "-v", "--dryrun", "-c", "x.cu"],
+                                 capture_output=True, text=True, timeout=30)
+            for line in (out.stdout + out.stderr).splitlines():
+                if "TOP=" in line:
+                    candidates.append(os.path.realpath(line.split("TOP=", 1)[1].strip()))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    candidates += ["/usr/local/cuda"] + sorted(glob.glob("/usr/local/cuda-*"), reverse=True)
+    for home in candidates:
+        if home and _is_real_nvcc(os.path.join(home, "bin", "nvcc")) and \
+                os.path.exists(os.path.join(home, "include", "cuda_runtime.h")):
+            return home
+    return None
+
+
+def want_cuda(torch):
+    flag = os.environ.get("RASNET_WITH_CUDA", "auto").lower()
+    if flag in ("0", "no", "false", "off"):
+        return False, None
+    cuda_home = find_cuda_home() if torch.version.cuda else None
+    if flag in ("1", "yes", "true", "on"):
+        if not torch.version.cuda:
+            sys.exit("RASNET_WITH_CUDA=1 but this torch (%s) has no CUDA support" % torch.__version__)
+        if cuda_home is None:
+            sys.exit("RASNET_WITH_CUDA=1 but no CUDA toolkit was found; set CUDA_HOME")
+    return cuda_home is not None, cuda_home
+
+
+def extensions():
+    try:
+        import torch
+    except ImportError:
+        sys.exit("rasnet_plugin: install torch first (pip install -r requirements.txt), then "
+                 "pip install --no-build-isolation -e .")
+    with_cuda, cuda_home = want_cuda(torch)
+    if with_cuda:
+        os.environ["CUDA_HOME"] = cuda_home  # must be set before cpp_extension is imported
+        os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "7.0;8.0;9.0+PTX")
+    from torch.utils import cpp_extension
+
+    sources = sorted(glob.glob("csrc/*.cpp")) + sorted(glob.glob("csrc/cpu/*.cpp"))
+    cxx = ["-O3", "-fopenmp", "-fvisibility=hidden"]
+    define_macros = [("Py_LIMITED_API", "0x03090000")]
+    if with_cuda:
+        print("rasnet_plugin: building CPU + CUDA kernels (CUDA_HOME=%s)" % cuda_home)
+        sources += sorted(glob.glob("csrc/cuda/*.cu"))
+        define_macros.append(("WITH_CUDA", None))
+        ext_cls = cpp_extension.CUDAExtension
+        extra = {"cxx": cxx, "nvcc": ["-O3", "--expt-relaxed-constexpr", "-lineinfo"]}
+    else:
+        print("rasnet_plugin: building the CPU kernels only")
+        ext_cls = cpp_extension.CppExtension
+        extra = {"cxx": cxx}
+    ext = ext_cls(
+        "rasnet_plugin._C",
+        sources,
+        include_dirs=[os.path.join(ROOT, "csrc")],
+        define_macros=define_macros,
+        extra_compile_args=extra,
+        extra_link_args=["-fopenmp"],
+        py_limited_api=True,
+    )
+    build_ext = cpp_extension.BuildExtension.with_options(no_python_abi_suffix=True)
+    return [ext], {"build_ext": build_ext}
+
+
+ext_modules, cmdclass = extensions()
+
+setup(
+    name="rasnet_plugin",
+    version="0.1.0",
+    description="RASNet (Residual Attentional Siamese Network) tracker for PySOT, pytracking and the VOT toolkit",
+    packages=find_packages(include=["rasnet_plugin", "rasnet_plugin.*"]),
+    package_data={"rasnet_plugin": ["weights/*.pth"]},
+    python_requires=">=3.9",
+    install_requires=["torch", "numpy", "yacs"],
+    extras_require={"test": ["pytest", "hypothesis", "expecttest"]},
+    ext_modules=ext_modules,
+    cmdclass=cmdclass,
+    options={"bdist_wheel": {"py_limited_api": "cp39"}},
+)
