@@ -29,8 +29,12 @@ def has_cuda_kernels():
     """True when the extension was built with its CUDA kernels."""
     if _ERROR is not None:
         return False
-    import torch
-    return bool(torch.ops.rasnet._built_with_cuda())
+    return bool(_C.WITH_CUDA)
+
+
+def cpu_isa():
+    """Instruction set of the CPU kernels picked for this machine, or None."""
+    return None if _ERROR is not None else _C.CPU_ISA
 
 
 def load_error():

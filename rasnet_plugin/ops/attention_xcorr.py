@@ -95,5 +95,6 @@ if has_fused():
 
     @torch.library.register_fake("rasnet::_attention_xcorr_backward")
     def _attention_xcorr_backward_fake(grad, z, x, spatial, channel):
-        return (z.new_empty(z.shape), x.new_empty(x.shape),
+        # grad_x comes back channels-last: the layout the CPU kernels work in.
+        return (z.new_empty(z.shape), torch.empty_like(x, memory_format=torch.channels_last),
                 spatial.new_empty(spatial.shape), channel.new_empty(channel.shape))

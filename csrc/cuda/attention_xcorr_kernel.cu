@@ -1,0 +1,184 @@
+// CUDA kernels of attention_xcorr (float32, float64, float16, bfloat16;
+// accumulation in float for the 16-bit types).
+//
+// forward: a block per (search map, channel group); each thread owns response
+//   pixels and sums over the group's channels and the template window.  The
+//   weighted template s*b*z is formed in registers, never stored; the few
+//   per-group partial maps are then summed (deterministic, no atomics).
+// backward: the weighted template is materialised (tiny); grad_x gathers it
+//   against grad, one thread per element of grad_x; gw = dL/d(weighted
+//   template) is one warp per (template, c, u, v), reducing over the response.
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/library.h>
+
+#include <algorithm>
+
+#include "../attention_xcorr.h"
+
+namespace rasnet {
+namespace cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+int num_sms() {
+  static const int count = [] {
+    int device = 0, sms = 0;
+    C10_CUDA_CHECK(cudaGetDevice(&device));
+    C10_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    return sms;
+  }();
+  return count;
+}
+
+template <typename T, typename acc_t>
+__global__ void forward_kernel(const T* __restrict__ z, const T* __restrict__ x,
+                               const T* __restrict__ s, const T* __restrict__ b,
+                               acc_t* __restrict__ partial, Geometry g, int64_t Bz,
+                               int64_t chans) {
+  const int64_t n = blockIdx.x, group = blockIdx.y, groups = gridDim.y;
+  const int64_t m = Bz == 1 ? 0 : n;
+  const int64_t c0 = group * chans, c1 = min(g.C, c0 + chans);
+  const int64_t hw = g.h * g.w, HW = g.H * g.W;
+  const T* zm = z + m * g.C * hw;
+  const T* sm = s + m * hw;
+  const T* bm = b + m * g.C;
+  const T* xn = x + n * g.C * HW;
+  for (int64_t k = threadIdx.x; k < g.Ho * g.Wo; k += blockDim.x) {
+    const int64_t i = k / g.Wo, j = k % g.Wo;
+    acc_t acc = 0;
+    for (int64_t c = c0; c < c1; ++c) {
+      const acc_t bc = static_cast<acc_t>(bm[c]);
+      const T* zc = zm + c * hw;
+      const T* xc = xn + c * HW + i * g.W + j;
+      for (int64_t u = 0; u < g.h; ++u)
+        for (int64_t v = 0; v < g.w; ++v)
+          acc += static_cast<acc_t>(sm[u * g.w + v]) * bc * static_cast<acc_t>(zc[u * g.w + v]) *
+                 static_cast<acc_t>(xc[u * g.W + v]);
+    }
+    partial[(n * groups + group) * g.Ho * g.Wo + k] = acc;
+  }
+}
+
+template <typename T, typename acc_t>
+__global__ void grad_input_kernel(const T* __restrict__ grad, const T* __restrict__ wt,
+                                  T* __restrict__ gx, Geometry g, int64_t Bx, int64_t Bz) {
+  const int64_t total = Bx * g.C * g.H * g.W;
+  for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < total;
+       idx += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t q = idx % g.W, p = (idx / g.W) % g.H;
+    const int64_t c = (idx / (g.W * g.H)) % g.C, n = idx / (g.W * g.H * g.C);
+    const int64_t m = Bz == 1 ? 0 : n;
+    const T* wc = wt + (m * g.C + c) * g.h * g.w;
+    const T* gn = grad + n * g.Ho * g.Wo;
+    // Response pixel (p-u, q-v) must lie inside the Ho x Wo map.
+    const int64_t u0 = max(int64_t(0), p - g.Ho + 1), u1 = min(g.h - 1, p);
+    const int64_t v0 = max(int64_t(0), q - g.Wo + 1), v1 = min(g.w - 1, q);
+    acc_t acc = 0;
+    for (int64_t u = u0; u <= u1; ++u)
+      for (int64_t v = v0; v <= v1; ++v)
+        acc += static_cast<acc_t>(gn[(p - u) * g.Wo + q - v]) * static_cast<acc_t>(wc[u * g.w + v]);
+    gx[idx] = static_cast<T>(acc);
+  }
+}
+
+template <typename T, typename acc_t>
+__global__ void grad_weight_kernel(const T* __restrict__ grad, const T* __restrict__ x,
+                                   acc_t* __restrict__ gw, Geometry g, int64_t Bx, int64_t Bz) {
+  const int64_t warps_per_block = blockDim.x / 32;
+  const int64_t warp = blockIdx.x * warps_per_block + threadIdx.x / 32;
+  const int lane = threadIdx.x % 32;
+  const int64_t hw = g.h * g.w;
+  if (warp >= Bz * g.C * hw) return;  // whole warps exit together
+  const int64_t v = warp % g.w, u = (warp / g.w) % g.h;
+  const int64_t c = (warp / hw) % g.C, m = warp / (hw * g.C);
+  const int64_t n0 = Bz == 1 ? 0 : m, count = (Bz == 1 ? Bx : 1) * g.Ho * g.Wo;
+  acc_t acc = 0;
+  for (int64_t k = lane; k < count; k += 32) {
+    const int64_t n = n0 + k / (g.Ho * g.Wo), ij = k % (g.Ho * g.Wo);
+    const int64_t i = ij / g.Wo, j = ij % g.Wo;
+    acc += static_cast<acc_t>(grad[n * g.Ho * g.Wo + ij]) *
+           static_cast<acc_t>(x[((n * g.C + c) * g.H + i + u) * g.W + j + v]);
+  }
+  for (int offset = 16; offset > 0; offset /= 2) acc += __shfl_down_sync(0xffffffffu, acc, offset);
+  if (lane == 0) gw[warp] = acc;
+}
+
+unsigned int grid_for(int64_t total, int threads) {
+  return static_cast<unsigned int>(std::min<int64_t>((total + threads - 1) / threads, int64_t(1) << 30));
+}
+
+at::Tensor forward_cuda(const at::Tensor& z_in, const at::Tensor& x_in,
+                        const at::Tensor& s_in, const at::Tensor& b_in) {
+  const Geometry g = check_inputs(z_in, x_in, s_in, b_in);
+  c10::cuda::CUDAGuard guard(x_in.device());
+  const auto z = z_in.contiguous(), x = x_in.contiguous(), s = s_in.contiguous();
+  const auto b = b_in.reshape({z.size(0), g.C}).contiguous();
+  const int64_t Bz = z.size(0), Bx = x.size(0);
+  // Enough (map, group) blocks to fill the GPU twice over.
+  const int64_t groups = std::max<int64_t>(1, std::min<int64_t>(g.C, (2 * num_sms() + Bx - 1) / Bx));
+  const int64_t chans = (g.C + groups - 1) / groups;
+  const auto acc_dtype = at::toOpMathType(x.scalar_type());
+  auto partial = at::empty({Bx, groups, g.Ho, g.Wo}, x.options().dtype(acc_dtype));
+  const dim3 grid(static_cast<unsigned int>(Bx), static_cast<unsigned int>(groups));
+  const int threads = static_cast<int>(std::min<int64_t>(kThreads, (g.Ho * g.Wo + 31) / 32 * 32));
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, x.scalar_type(), "attention_xcorr_cuda", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    forward_kernel<scalar_t, acc_t><<<grid, threads, 0, stream>>>(
+        z.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), s.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(),
+        partial.data_ptr<acc_t>(), g, Bz, chans);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return partial.sum(1, /*keepdim=*/true).to(x.scalar_type());
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> backward_cuda(
+    const at::Tensor& grad_in, const at::Tensor& z_in, const at::Tensor& x_in,
+    const at::Tensor& s_in, const at::Tensor& b_in) {
+  const Geometry g = check_inputs(z_in, x_in, s_in, b_in);
+  TORCH_CHECK_VALUE(grad_in.dim() == 4 && grad_in.size(0) == x_in.size(0) && grad_in.size(1) == 1 &&
+                        grad_in.size(2) == g.Ho && grad_in.size(3) == g.Wo,
+                    "attention_xcorr backward: grad must be (", x_in.size(0), ",1,", g.Ho, ",", g.Wo,
+                    "); got ", grad_in.sizes());
+  c10::cuda::CUDAGuard guard(x_in.device());
+  const auto dtype = x_in.scalar_type();
+  const auto acc_dtype = at::toOpMathType(dtype);
+  const auto grad = grad_in.to(dtype).contiguous();
+  const auto x = x_in.contiguous(), s = s_in.contiguous();
+  const int64_t Bz = z_in.size(0), Bx = x.size(0);
+  const auto b4 = b_in.reshape({Bz, g.C, 1, 1});
+  const auto wt = (z_in * s * b4).contiguous();
+  auto gx = at::empty(x.sizes(), x.options());
+  auto gw = at::empty(z_in.sizes(), z_in.options().dtype(acc_dtype));
+  auto stream = c10::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "attention_xcorr_backward_cuda", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    const int64_t total = gx.numel();
+    grad_input_kernel<scalar_t, acc_t><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
+        grad.data_ptr<scalar_t>(), wt.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), g, Bx, Bz);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    const int64_t warps = gw.numel();
+    grad_weight_kernel<scalar_t, acc_t><<<grid_for(warps * 32, kThreads), kThreads, 0, stream>>>(
+        grad.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), gw.data_ptr<acc_t>(), g, Bx, Bz);
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  auto rest = split_weight_grad(gw, z_in.to(acc_dtype), s.to(acc_dtype), b_in.to(acc_dtype));
+  return {std::get<0>(rest).to(dtype), gx, std::get<1>(rest).to(dtype), std::get<2>(rest).to(dtype)};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(rasnet, CUDA, m) {
+  m.impl("attention_xcorr", &forward_cuda);
+  m.impl("_attention_xcorr_backward", &backward_cuda);
+}
+
+}  // namespace cuda
+}  // namespace rasnet

@@ -1,0 +1,300 @@
+"""The fused attention_xcorr op: values, gradients, registration, layouts, errors."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from rasnet_plugin import ops
+from rasnet_plugin.ops import attention_xcorr, attention_xcorr_reference
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+fused = pytest.mark.skipif(not ops.has_fused(), reason="compiled extension not built")
+cuda = pytest.mark.skipif(not (ops.has_fused() and torch.cuda.is_available() and ops.has_cuda_kernels()),
+                          reason="needs CUDA and the CUDA kernels")
+
+
+def make(bz, bx, c, h, w, hh, ww, dtype=torch.float64, device="cpu", seed=0, requires_grad=False):
+    g = torch.Generator().manual_seed(seed)
+    tensors = (torch.randn(bz, c, h, w, generator=g), torch.randn(bx, c, hh, ww, generator=g),
+               torch.rand(bz, 1, h, w, generator=g) + 0.5, torch.rand(bz, c, generator=g))
+    return [t.to(device=device, dtype=dtype).requires_grad_(requires_grad) for t in tensors]
+
+
+def naive(z, x, s, b):
+    """The formula written out with explicit sums, in float64."""
+    z, x, s, b = (t.detach().double().cpu() for t in (z, x, s, b))
+    b = b.reshape(z.shape[0], z.shape[1])
+    bx, _, hh, ww = x.shape
+    h, w = z.shape[-2:]
+    out = torch.zeros(bx, 1, hh - h + 1, ww - w + 1, dtype=torch.float64)
+    for n in range(bx):
+        m = 0 if z.shape[0] == 1 else n
+        weighted = s[m, 0] * b[m][:, None, None] * z[m]
+        for i in range(out.shape[2]):
+            for j in range(out.shape[3]):
+                out[n, 0, i, j] = (weighted * x[n, :, i:i + h, j:j + w]).sum()
+    return out
+
+
+def rel_err(a, b):
+    a, b = a.double().cpu(), b.double().cpu()
+    return ((a - b).norm() / b.norm().clamp_min(1e-30)).item()
+
+
+# ------------------------------------------------------------------ values
+SHAPES = [  # (Bz, Bx, C, h, w, H, W): broadcast, odd sizes, batch 1..32
+    (1, 1, 3, 2, 2, 4, 5),
+    (1, 3, 17, 3, 5, 9, 8),
+    (2, 2, 20, 6, 6, 22, 22),
+    (1, 5, 33, 1, 1, 3, 7),
+    (4, 4, 7, 5, 3, 5, 3),        # template as large as the search: 1x1 response
+    (32, 32, 16, 6, 6, 10, 10),
+    (1, 32, 40, 4, 4, 11, 13),
+]
+
+
+def test_reference_matches_explicit_sums():
+    for shape in SHAPES[:4]:
+        args = make(*shape)
+        assert rel_err(attention_xcorr_reference(*args), naive(*args)) < 1e-12
+
+
+@fused
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5)])
+def test_fused_matches_float64_reference(shape, dtype, tol):
+    args = make(*shape, dtype=dtype, seed=sum(shape))
+    ref = attention_xcorr_reference(*[t.double() for t in args])
+    out = attention_xcorr(*args)
+    assert out.dtype == dtype and out.shape == ref.shape
+    assert torch.isfinite(out).all()
+    assert rel_err(out, ref) < tol
+
+
+@fused
+@pytest.mark.parametrize("seed", range(6))
+def test_fused_random_shapes(seed):
+    g = torch.Generator().manual_seed(100 + seed)
+    r = lambda lo, hi: int(torch.randint(lo, hi + 1, (1,), generator=g))  # noqa: E731
+    bx, c, h, w = r(1, 32), r(1, 70), r(1, 7), r(1, 7)
+    bz = 1 if seed % 2 else bx
+    args = make(bz, bx, c, h, w, h + r(0, 12), w + r(0, 12), dtype=torch.float32, seed=seed)
+    ref = attention_xcorr_reference(*[t.double() for t in args])
+    assert rel_err(attention_xcorr(*args), ref) < 1e-5
+
+
+@fused
+def test_channel_as_4d_and_every_output_written():
+    z, x, s, b = make(3, 3, 19, 4, 4, 12, 9, dtype=torch.float32)
+    out2 = attention_xcorr(z, x, s, b)
+    out4 = attention_xcorr(z, x, s, b[:, :, None, None])
+    assert torch.equal(out2, out4)
+    # the output buffer is fresh memory: NaN-free output means every element was written
+    for _ in range(3):
+        torch.empty(10_000_000).fill_(float("nan"))
+        assert torch.isfinite(attention_xcorr(z, x, s, b)).all()
+
+
+@fused
+@pytest.mark.parametrize("layout", ["channels_last", "transposed", "sliced"])
+def test_non_contiguous_and_channels_last_inputs(layout):
+    z, x, s, b = make(2, 2, 24, 5, 5, 13, 14, dtype=torch.float32, seed=3)
+    ref = attention_xcorr_reference(z.double(), x.double(), s.double(), b.double())
+    if layout == "channels_last":
+        args = (z.contiguous(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last),
+                s, b)
+    elif layout == "transposed":  # H and W swapped twice: same values, odd strides
+        args = (z.transpose(2, 3).contiguous().transpose(2, 3), x.transpose(2, 3).contiguous().transpose(2, 3),
+                s.transpose(2, 3).contiguous().transpose(2, 3), b.t().contiguous().t())
+    else:  # every other channel of a wider tensor
+        wide = torch.zeros(2, 48, 13, 14)
+        wide[:, ::2] = x
+        args = (z, wide[:, ::2], s, b)
+    assert not all(t.is_contiguous() for t in args)
+    assert rel_err(attention_xcorr(*args), ref) < 1e-5
+
+
+# ------------------------------------------------------------------ gradients
+@fused
+@pytest.mark.parametrize("bz,bx", [(3, 3), (1, 4)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_gradcheck_all_inputs(bz, bx, channels_last):
+    z, x, s, b = make(bz, bx, 5, 3, 2, 6, 5, requires_grad=True, seed=bz + bx)
+    if channels_last:
+        x = x.detach().contiguous(memory_format=torch.channels_last).requires_grad_()
+    assert torch.autograd.gradcheck(attention_xcorr, (z, x, s, b), eps=1e-6, atol=1e-7)
+
+
+@fused
+def test_gradcheck_channel_4d():
+    z, x, s, b = make(2, 2, 4, 2, 3, 5, 6, requires_grad=True)
+    b4 = b.detach().reshape(2, 4, 1, 1).requires_grad_()
+    assert torch.autograd.gradcheck(attention_xcorr, (z, x, s, b4), eps=1e-6, atol=1e-7)
+
+
+@fused
+@pytest.mark.parametrize("shape", [(8, 8, 64, 6, 6, 22, 22), (1, 3, 70, 6, 6, 22, 22)])
+def test_gradients_match_reference_at_model_size(shape):
+    args = make(*shape, dtype=torch.float32, requires_grad=True, seed=7)
+    ref_args = [t.detach().double().requires_grad_() for t in args]
+    gout = torch.randn(shape[1], 1, 17, 17)
+    got = torch.autograd.grad(attention_xcorr(*args), args, gout)
+    ref = torch.autograd.grad(attention_xcorr_reference(*ref_args), ref_args, gout.double())
+    for name, a, r in zip("zxsb", got, ref):
+        assert a.shape == r.shape, name
+        assert rel_err(a, r) < 1e-5, name
+
+
+# ------------------------------------------------------------------ registration
+@fused
+@pytest.mark.parametrize("bz,bx", [(2, 2), (1, 3)])
+def test_opcheck(bz, bx):
+    for layout in (torch.contiguous_format, torch.channels_last):
+        z, x, s, b = make(bz, bx, 6, 3, 3, 7, 8, requires_grad=True)
+        x = x.detach().contiguous(memory_format=layout).requires_grad_()
+        torch.library.opcheck(torch.ops.rasnet.attention_xcorr.default, (z, x, s, b))
+
+
+@fused
+def test_torch_compile_fullgraph():
+    torch._dynamo.reset()
+
+    def head(z, x, s, b):
+        return torch.sigmoid(attention_xcorr(z, x, s * 2.0, b)) + 1.0
+
+    compiled = torch.compile(head, fullgraph=True)
+    args = make(1, 3, 8, 3, 3, 9, 9, dtype=torch.float32, requires_grad=True)
+    out = compiled(*args)
+    assert torch.allclose(out, head(*args), rtol=1e-5, atol=1e-6)
+    out.sum().backward()
+    ref_args = [t.detach().clone().requires_grad_() for t in args]
+    head(*ref_args).sum().backward()
+    for a, r in zip(args, ref_args):
+        assert torch.allclose(a.grad, r.grad, rtol=1e-4, atol=1e-6)
+
+
+@fused
+def test_registered_as_torch_op():
+    assert ops.has_fused()
+    schema = str(torch.ops.rasnet.attention_xcorr.default._schema)
+    assert "attention_xcorr(Tensor z, Tensor x, Tensor spatial, Tensor channel) -> Tensor" in schema
+    assert hasattr(torch.ops.rasnet, "_attention_xcorr_backward")
+
+
+def test_fused_is_required_where_asked():
+    """CI sets RASNET_REQUIRE_FUSED=1: there a missing extension is a failure, not a skip."""
+    if os.environ.get("RASNET_REQUIRE_FUSED") == "1":
+        assert ops.has_fused(), "the compiled extension did not load: %r" % (ops._extension.load_error(),)
+
+
+# ------------------------------------------------------------------ bad input
+def _bad_cases():
+    ok = make(2, 2, 4, 3, 3, 8, 8, dtype=torch.float32)
+    z, x, s, b = ok
+    return {
+        "rank": ((z[0], x, s, b), ValueError, "4-D"),
+        "channel-mismatch": ((z, x[:, :3], s, b), ValueError, "channel mismatch"),
+        "batch": ((z, torch.cat([x, x[:1]]), s, b), ValueError, "template batch"),
+        "template-larger": ((z, x[..., :2, :], s, b), ValueError, "larger than search"),
+        "spatial-shape": ((z, x, s[:, :, :2], b), ValueError, "spatial must be"),
+        "channel-shape": ((z, x, s, b[:, :3]), ValueError, "channel must be"),
+        "channel-rank": ((z, x, s, b[:, :, None]), ValueError, "channel must be"),
+        "empty": ((z[:, :0], x[:, :0], s, b[:, :0]), ValueError, "empty"),
+        "dtype": ((z, x.double(), s, b), TypeError, "one dtype"),
+        "integer": ((z.int(), x.int(), s.int(), b.int()), TypeError, "floating point"),
+        "device": ((z.to("meta"), x, s, b), ValueError, "one device"),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_bad_cases()))
+@pytest.mark.parametrize("impl", ["op", "reference"])
+def test_bad_input_names_the_shapes(case, impl):
+    args, exc, words = _bad_cases()[case]
+    fn = attention_xcorr if impl == "op" else attention_xcorr_reference
+    if impl == "op" and not ops.has_fused():
+        pytest.skip("compiled extension not built")
+    with pytest.raises(exc) as info:
+        fn(*args)
+    msg = str(info.value)
+    assert words in msg
+    if case not in ("dtype", "integer", "device"):
+        assert "z [" in msg or "z (" in msg or "z " in msg  # shapes are named
+        assert "x" in msg
+
+
+@fused
+def test_cpu_half_is_rejected_clearly():
+    args = make(1, 1, 4, 3, 3, 5, 5, dtype=torch.float16)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        torch.ops.rasnet.attention_xcorr(*args)
+
+
+# ------------------------------------------------------------------ fallback
+def test_fallback_without_extension_warns_once_and_works():
+    code = textwrap.dedent("""
+        import sys, warnings, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name == "rasnet_plugin._C":
+                    raise ImportError("blocked for the test")
+        sys.meta_path.insert(0, Block())
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import rasnet_plugin
+            from rasnet_plugin import ops
+            import rasnet_plugin.models
+        msgs = [str(w.message) for w in caught if "fused" in str(w.message)]
+        assert len(msgs) == 1, msgs
+        assert "reference" in msgs[0]
+        assert not ops.has_fused()
+        import torch
+        z, x, s, b = torch.randn(1, 4, 3, 3), torch.randn(2, 4, 7, 7), torch.ones(1, 1, 3, 3), torch.ones(1, 4)
+        out = ops.attention_xcorr(z, x, s, b)
+        assert out.shape == (2, 1, 5, 5)
+        try:
+            ops.attention_xcorr(z, x[:, :3], s, b)
+        except ValueError as e:
+            assert "channel mismatch" in str(e)
+        else:
+            raise AssertionError("no error")
+        print("FALLBACK-OK")
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert "FALLBACK-OK" in res.stdout, res.stdout + res.stderr
+
+
+# ------------------------------------------------------------------ CUDA
+@cuda
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-12), (torch.float32, 1e-5),
+                                       (torch.float16, 2e-3), (torch.bfloat16, 1e-2)])
+@pytest.mark.parametrize("shape", [SHAPES[1], SHAPES[2], SHAPES[5], SHAPES[6]])
+def test_cuda_matches_reference(shape, dtype, tol):
+    args = make(*shape, dtype=dtype, device="cuda", seed=sum(shape))
+    ref = attention_xcorr_reference(*[t.double().cpu() for t in args])
+    out = attention_xcorr(*args)
+    assert out.dtype == dtype and out.device.type == "cuda"
+    assert rel_err(out, ref) < tol
+
+
+@cuda
+@pytest.mark.parametrize("bz,bx", [(3, 3), (1, 4)])
+def test_cuda_gradcheck(bz, bx):
+    args = make(bz, bx, 5, 3, 2, 6, 5, device="cuda", requires_grad=True)
+    assert torch.autograd.gradcheck(attention_xcorr, args, eps=1e-6, atol=1e-7)
+
+
+@cuda
+def test_cuda_opcheck_and_half_grads():
+    args = make(2, 2, 6, 3, 3, 7, 8, device="cuda", requires_grad=True)
+    torch.library.opcheck(torch.ops.rasnet.attention_xcorr.default, args)
+    for dtype in (torch.float16, torch.bfloat16):
+        half = [t.detach().to(dtype).requires_grad_() for t in args]
+        ref = [t.detach().double().requires_grad_() for t in args]
+        g = torch.randn(2, 1, 5, 6, device="cuda")
+        got = torch.autograd.grad(attention_xcorr(*half), half, g.to(dtype))
+        want = torch.autograd.grad(attention_xcorr_reference(*ref), ref, g.double())
+        for a, r in zip(got, want):
+            assert rel_err(a, r) < 2e-2
