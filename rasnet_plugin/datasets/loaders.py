@@ -1,0 +1,363 @@
+"""Find a dataset on disk, recognise its layout, and load it into a `Dataset`.
+
+Layouts:
+- PySOT JSON: `<NAME>/<NAME>.json` = {video: {video_dir, init_rect, img_names, gt_rect, attr,
+  (VOT) camera_motion, illum_change, motion_change, size_change, occlusion}}.
+- OTB: `<seq>/img/%04d.jpg` + `<seq>/groundtruth_rect.txt` (`groundtruth_rect.N.txt` for
+  sequences with several targets, named `<seq>-N` as PySOT does); a folder that is itself
+  one such sequence also loads.
+- VOT toolkit: `list.txt` + `<seq>/groundtruth.txt` + images at the `sequence` file's
+  `channels.color=` pattern (else `<seq>/color/` or `<seq>/` itself) + optional `*.tag` files.
+"""
+import json
+import os
+import re
+from collections import Counter
+
+import numpy as np
+
+from .video import Dataset, DatasetError, Video
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+VOT_JSON_TAGS = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
+# Datasets PySOT evaluates with the reset protocol; the long-term VOT20xx-LT ones are one-pass.
+_VOT_RESET_NAME = re.compile(r"^VOT20(16|18|19)(?!-?LT)", re.IGNORECASE)
+_OTB_GT = re.compile(r"^groundtruth_rect(?:\.(\d+))?\.txt$")
+
+
+def load_dataset(name_or_path, root="testing_dataset"):
+    """Load a dataset by name (`root/<NAME>/`) or by path (folder or PySOT json), any layout."""
+    path = os.fspath(name_or_path)
+    named = os.path.join(root, path) if root and not os.path.isabs(path) else None
+    if named and os.path.exists(named):
+        path = named
+    elif not os.path.exists(path):
+        looked = [os.path.abspath(p) for p in (named, path) if p]
+        raise DatasetError(f"dataset {path!r} not found (looked for {' and '.join(looked)})")
+    path = os.path.abspath(path)
+    if os.path.isfile(path):
+        if not path.endswith(".json"):
+            raise DatasetError(f"{path}: a dataset file must be a PySOT .json annotation")
+        return load_pysot_json(path)
+    kind, where = detect_layout(path)
+    if kind == "pysot":
+        return load_pysot_json(where, name=os.path.basename(path))
+    return _LOADERS[kind](where)
+
+
+def detect_layout(folder):
+    """Return (kind, path) for a dataset folder: kind in pysot/vot/vot-seq/otb/otb-seq."""
+    base = os.path.basename(folder)
+    entries = sorted(os.listdir(folder))
+    if f"{base}.json" in entries:
+        return "pysot", os.path.join(folder, f"{base}.json")
+    if "list.txt" in entries:
+        return "vot", folder
+    if _otb_gt_files(folder) and os.path.isdir(os.path.join(folder, "img")):
+        return "otb-seq", folder
+    if "groundtruth.txt" in entries:
+        return "vot-seq", folder
+    subdirs = [os.path.join(folder, e) for e in entries if os.path.isdir(os.path.join(folder, e))]
+    if any(_otb_gt_files(d) for d in subdirs):
+        return "otb", folder
+    if any(os.path.isfile(os.path.join(d, "groundtruth.txt")) for d in subdirs):
+        return "vot", folder
+    jsons = [e for e in entries if e.endswith(".json")]
+    if len(jsons) == 1:
+        return "pysot", os.path.join(folder, jsons[0])
+    raise DatasetError(
+        f"{folder}: not a tracking dataset. Looked for a PySOT annotation {base}.json (or a "
+        f"single *.json), a VOT list.txt or <seq>/groundtruth.txt, and OTB "
+        f"<seq>/groundtruth_rect.txt with <seq>/img/")
+
+
+# ---------------------------------------------------------------- text ground truth
+
+def read_gt_file(path):
+    """Parse a ground-truth file: one box per line, 4 or 8 numbers split by , tab or space."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read ground truth ({e})") from None
+    while lines and not lines[-1].strip():
+        lines.pop()  # a trailing newline is normal; an empty line inside is an error below
+    rows, width = [], None
+    for lineno, line in enumerate(lines, 1):
+        fields = [t for t in re.split(r"[,\s]+", line.strip()) if t]
+        try:
+            row = [float(t) for t in fields]
+        except ValueError:
+            raise DatasetError(f"{path}, line {lineno}: non-numeric ground truth {line!r}"
+                               ) from None
+        width = width or len(row)
+        if len(row) not in (4, 8) or len(row) != width:
+            expected = width if width in (4, 8) else "4 or 8"
+            raise DatasetError(f"{path}, line {lineno}: expected {expected} numbers, "
+                               f"got {len(row)}: {line!r}")
+        rows.append(row)
+    if not rows:
+        raise DatasetError(f"{path}: empty ground truth file")
+    return np.array(rows, dtype=np.float64)
+
+
+def _read_tag_file(path, n):
+    """Per-frame 0/1 flags; a short file (trailing zeros omitted) is padded with False."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = [ln.strip() for ln in f.read().splitlines()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read tag file ({e})") from None
+    while lines and not lines[-1]:
+        lines.pop()
+    if len(lines) > n:
+        raise DatasetError(f"{path}: {len(lines)} lines for a sequence of {n} frames")
+    flags = np.zeros(n, dtype=np.bool_)
+    for lineno, line in enumerate(lines, 1):
+        try:
+            flags[lineno - 1] = float(line or 0) != 0
+        except ValueError:
+            raise DatasetError(f"{path}, line {lineno}: tag value must be 0 or 1, "
+                               f"got {line!r}") from None
+    return flags
+
+
+def _natural_key(s):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
+
+
+def _list_images(folder):
+    files = [f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTS)]
+    return [os.path.join(folder, f) for f in sorted(files, key=_natural_key)]
+
+
+# ---------------------------------------------------------------- OTB
+
+def _otb_gt_files(seq_dir):
+    try:
+        return sorted(f for f in os.listdir(seq_dir) if _OTB_GT.match(f))
+    except OSError:
+        return []
+
+
+def load_otb_sequence(seq_dir):
+    """Videos of one OTB sequence folder (one per groundtruth_rect[.N].txt)."""
+    name = os.path.basename(seq_dir)
+    img_dir = os.path.join(seq_dir, "img")
+    if not os.path.isdir(img_dir):
+        raise DatasetError(f"{seq_dir}: OTB sequence without an img/ folder")
+    frames = _list_images(img_dir)
+    videos = []
+    for gt_name in _otb_gt_files(seq_dir):
+        gt_path = os.path.join(seq_dir, gt_name)
+        gt = read_gt_file(gt_path)
+        if len(gt) != len(frames):
+            raise DatasetError(f"{gt_path}: {len(gt)} ground-truth lines but {len(frames)} "
+                               f"images in {img_dir}")
+        index = _OTB_GT.match(gt_name).group(1)
+        videos.append(Video(f"{name}-{index}" if index else name, frames, gt, source=gt_path))
+    return videos
+
+
+def load_otb(folder):
+    videos = []
+    for entry in sorted(os.listdir(folder)):
+        seq_dir = os.path.join(folder, entry)
+        if os.path.isdir(seq_dir) and _otb_gt_files(seq_dir):
+            videos += load_otb_sequence(seq_dir)
+    return _dataset(folder, videos, is_vot=False)
+
+
+def _load_otb_single(seq_dir):
+    return _dataset(seq_dir, load_otb_sequence(seq_dir), is_vot=False)
+
+
+# ---------------------------------------------------------------- VOT
+
+def _read_sequence_file(path):
+    meta = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                key, sep, value = line.partition("=")
+                if sep:
+                    meta[key.strip()] = value.strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read sequence file ({e})") from None
+    return meta
+
+
+def _vot_frames(seq_dir):
+    """Frame paths from `channels.color=` (frames 1, 2, ... while files exist), else a folder."""
+    seq_file = os.path.join(seq_dir, "sequence")
+    pattern = None
+    if os.path.isfile(seq_file):
+        pattern = _read_sequence_file(seq_file).get("channels.color")
+    if pattern:
+        pattern = os.path.join(seq_dir, pattern)
+        try:
+            pattern % 1
+        except (TypeError, ValueError):
+            raise DatasetError(f"{seq_file}: bad channels.color pattern {pattern!r}") from None
+        frames = []
+        while os.path.isfile(pattern % (len(frames) + 1)):
+            frames.append(pattern % (len(frames) + 1))
+        return frames, f"{pattern} (from {seq_file}; {pattern % (len(frames) + 1)} is missing)"
+    color = os.path.join(seq_dir, "color")
+    folder = color if os.path.isdir(color) else seq_dir
+    return _list_images(folder), folder
+
+
+def load_vot_sequence(seq_dir):
+    name = os.path.basename(seq_dir)
+    gt_path = os.path.join(seq_dir, "groundtruth.txt")
+    if not os.path.isfile(gt_path):
+        raise DatasetError(f"{seq_dir}: VOT sequence without groundtruth.txt")
+    gt = read_gt_file(gt_path)
+    frames, frames_from = _vot_frames(seq_dir)
+    if len(gt) != len(frames):
+        raise DatasetError(f"{gt_path}: {len(gt)} ground-truth lines but {len(frames)} frames "
+                           f"in {frames_from}")
+    tags = {}
+    for f in sorted(os.listdir(seq_dir)):
+        stem, ext = os.path.splitext(f)
+        if ext in (".tag", ".label"):
+            tags[stem] = _read_tag_file(os.path.join(seq_dir, f), len(gt))
+    attr = [t for t, flags in tags.items() if flags.any()]
+    return Video(name, frames, gt, attr=attr, tags=tags, source=gt_path)
+
+
+def load_vot(folder):
+    list_path = os.path.join(folder, "list.txt")
+    if os.path.isfile(list_path):
+        try:
+            with open(list_path, encoding="utf-8") as f:
+                names = [ln.strip() for ln in f if ln.strip()]
+        except (OSError, UnicodeDecodeError) as e:
+            raise DatasetError(f"{list_path}: cannot read ({e})") from None
+        for n in names:
+            if not os.path.isdir(os.path.join(folder, n)):
+                raise DatasetError(f"{list_path}: sequence {n!r} is listed but "
+                                   f"{os.path.join(folder, n)} is not a folder")
+    else:
+        names = sorted(e for e in os.listdir(folder)
+                       if os.path.isfile(os.path.join(folder, e, "groundtruth.txt")))
+    videos = [load_vot_sequence(os.path.join(folder, n)) for n in names]
+    return _dataset(folder, videos, is_vot=True)
+
+
+def _load_vot_single(seq_dir):
+    return _dataset(seq_dir, [load_vot_sequence(seq_dir)], is_vot=True)
+
+
+# ---------------------------------------------------------------- PySOT JSON
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _field(entry, key, types, where, required=True):
+    if key not in entry:
+        if required:
+            raise DatasetError(f"{where}: missing field {key!r}")
+        return None
+    if not isinstance(entry[key], types):
+        raise DatasetError(f"{where}: field {key!r} must be {types[0].__name__}, "
+                           f"got {type(entry[key]).__name__}")
+    return entry[key]
+
+
+def _resolve_images(names, ds_dir, where):
+    """Absolute frame paths. Relative names resolve against the dataset folder, else its
+    parent; one that climbs out with `..` is rejected (a JSON must not reach other files)."""
+    for k, n in enumerate(names):
+        if not isinstance(n, str) or not n:
+            raise DatasetError(f"{where}: img_names[{k}] must be a non-empty string, got {n!r}")
+        norm = os.path.normpath(n)
+        if not os.path.isabs(n) and (norm == os.pardir or norm.startswith(os.pardir + os.sep)):
+            raise DatasetError(f"{where}: img_names[{k}] {n!r} escapes the dataset folder "
+                               f"{ds_dir} (use an absolute path)")
+    base = ds_dir
+    rel = [n for n in names if not os.path.isabs(n)]
+    if rel and not os.path.exists(os.path.join(ds_dir, rel[0])):
+        parent = os.path.dirname(ds_dir)
+        if os.path.exists(os.path.join(parent, rel[0])):
+            base = parent
+    return [n if os.path.isabs(n) else os.path.normpath(os.path.join(base, n)) for n in names]
+
+
+def _json_gt(rows, where):
+    for k, row in enumerate(rows):
+        if not isinstance(row, list) or not all(_is_number(v) for v in row):
+            raise DatasetError(f"{where}: gt_rect[{k}] must be a list of numbers, got {row!r}")
+        if len(row) not in (4, 8) or len(row) != len(rows[0]):
+            raise DatasetError(f"{where}: gt_rect[{k}] has {len(row)} numbers, expected "
+                               f"{len(rows[0]) if len(rows[0]) in (4, 8) else '4 or 8'}")
+    return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+
+
+def _json_video(name, entry, ds_dir, json_path):
+    where = f"{json_path}: video {name!r}"
+    if not isinstance(entry, dict):
+        raise DatasetError(f"{where}: entry must be an object, got {type(entry).__name__}")
+    names = _field(entry, "img_names", (list,), where)
+    rows = _field(entry, "gt_rect", (list,), where)
+    init = _field(entry, "init_rect", (list,), where)
+    _field(entry, "video_dir", (str,), where, required=False)
+    attr = _field(entry, "attr", (list,), where, required=False) or []
+    if not all(isinstance(a, str) for a in attr):
+        raise DatasetError(f"{where}: field 'attr' must be a list of strings")
+    if len(rows) != len(names):
+        raise DatasetError(f"{where}: {len(rows)} gt_rect rows but {len(names)} img_names")
+    if len(init) != 4 or not all(_is_number(v) for v in init):
+        raise DatasetError(f"{where}: field 'init_rect' must be 4 numbers, got {init!r}")
+    gt = _json_gt(rows, where)
+    tags = {}
+    for tag in VOT_JSON_TAGS:
+        flags = _field(entry, tag, (list,), where, required=False)
+        if flags is None:
+            continue
+        if not all(_is_number(v) or isinstance(v, bool) for v in flags):
+            raise DatasetError(f"{where}: field {tag!r} must be a list of 0/1 values")
+        if len(flags) > len(names):
+            raise DatasetError(f"{where}: field {tag!r} has {len(flags)} values for "
+                               f"{len(names)} frames")
+        tags[tag] = np.array(list(flags) + [0] * (len(names) - len(flags))) != 0
+    paths = _resolve_images(names, ds_dir, where)
+    return Video(name, paths, gt, init_rect=init, attr=attr, tags=tags, source=json_path)
+
+
+def load_pysot_json(json_path, name=None):
+    ds_dir = os.path.dirname(os.path.abspath(json_path))
+    name = name or os.path.splitext(os.path.basename(json_path))[0]
+    try:
+        with open(json_path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except json.JSONDecodeError as e:
+        raise DatasetError(f"{json_path}, line {e.lineno}: invalid JSON ({e.msg})") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{json_path}: cannot read ({e})") from None
+    if not isinstance(meta, dict):
+        raise DatasetError(f"{json_path}: top level must be an object {{video: {{...}}}}, "
+                           f"got {type(meta).__name__}")
+    videos = [_json_video(str(k), v, ds_dir, json_path) for k, v in meta.items()]
+    is_vot = bool(_VOT_RESET_NAME.match(name)) or any(v.gt.shape[1] == 8 for v in videos)
+    return _dataset(ds_dir, videos, is_vot=is_vot, name=name, source=json_path)
+
+
+# ----------------------------------------------------------------
+
+def _dataset(folder, videos, is_vot, name=None, source=None):
+    if not videos:
+        raise DatasetError(f"{source or folder}: dataset has no videos")
+    dup = [n for n, c in Counter(v.name for v in videos).items() if c > 1]
+    if dup:
+        raise DatasetError(f"{source or folder}: duplicate video names {sorted(dup)}")
+    return Dataset(name or os.path.basename(folder), folder, videos, is_vot=is_vot)
+
+
+_LOADERS = {"vot": load_vot, "vot-seq": _load_vot_single,
+            "otb": load_otb, "otb-seq": _load_otb_single}
+
+__all__ = ["load_dataset", "detect_layout", "read_gt_file", "load_pysot_json", "load_otb",
+           "load_vot", "load_otb_sequence", "load_vot_sequence", "IMAGE_EXTS"]
