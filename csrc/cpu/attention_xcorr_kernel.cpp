@@ -131,13 +131,14 @@ void backward_loop(const at::Tensor& grad, const at::Tensor& wt, const at::Tenso
   const T *gp = grad.data_ptr<T>(), *wp = wt.data_ptr<T>(), *xp = x.data_ptr<T>();
   T *gxp = gx.data_ptr<T>(), *gwp = gw.data_ptr<T>();
 
-  // grad_x (written channels-last): work items own (search map, block of
-  // rows); the kernel gathers from grad padded with w-1 zero columns a side.
+  // grad_x, in the layout of x: work items own (search map, block of rows);
+  // the kernel gathers from grad padded with w-1 zero columns a side.  For
+  // NCHW x it writes channels-last rows into a buffer, transposed back here.
   const int64_t Wp = g.Wo + 2 * (g.w - 1);
   int64_t blocks = num_blocks(Bx, g.H);
   const int64_t rows = (g.H + blocks - 1) / blocks;
   at::parallel_for(0, Bx * blocks, 1, [&](int64_t begin, int64_t end) {
-    std::vector<T> gpad;
+    std::vector<T> gpad, rows_buf;
     int64_t padded = -1;  // which map gpad holds
     for (int64_t item = begin; item < end; ++item) {
       const int64_t n = item / blocks, p0 = (item % blocks) * rows;
@@ -151,7 +152,14 @@ void backward_loop(const at::Tensor& grad, const at::Tensor& wt, const at::Tenso
         padded = n;
       }
       const int64_t m = Bz == 1 ? 0 : n;
-      k.grad_input(gpad.data(), wp + m * Chw, gxp + n * CHW, g, p0, p1, 0, g.C);
+      if (nhwc) {
+        k.grad_input(gpad.data(), wp + m * Chw, gxp + n * CHW, g, p0, p1, 0, g.C, 0);
+        continue;
+      }
+      const int64_t pixels = (p1 - p0) * g.W;
+      rows_buf.resize(pixels * g.C);
+      k.grad_input(gpad.data(), wp + m * Chw, rows_buf.data(), g, p0, p1, 0, g.C, p0);
+      k.transpose(rows_buf.data(), g.C, gxp + n * CHW + p0 * g.W, g.H * g.W, pixels, g.C);
     }
   });
 
@@ -230,7 +238,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> backward_cpu(
   // The backward may materialise the weighted template: it is tiny (Bz*C*h*w).
   const auto wt = channels_last(z_in * s * b4);
   const auto x = is_channels_last(x_in) ? x_in : x_in.contiguous();
-  auto gx = at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::ChannelsLast));
+  auto gx = at::empty(x.sizes(), x.options().memory_format(
+      is_channels_last(x) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous));
   auto gw = at::empty(z_in.sizes(), z_in.options().memory_format(at::MemoryFormat::ChannelsLast));
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "attention_xcorr_backward_cpu", [&] {
     backward_loop<scalar_t>(grad, wt, x, gx, gw, g);

@@ -84,11 +84,12 @@ inline void forward_rows_impl(const T* x, const T* z, const T* s, const T* b, T*
 // Gather form: gx[p, q, c] = sum_{u,v} grad[p-u, q-v] wt[u,v,c], with wt the
 // weighted template (materialised by the backward; it is tiny).  `gpad` is
 // grad with w-1 zero columns on each side (row length Wp = Wo + 2(w-1)), so
-// the v loop needs no bounds; the u range is clipped per row.
+// the v loop needs no bounds; the u range is clipped per row.  `gx` points at
+// row `row0` of the map (the driver may hand a buffer holding a few rows).
 template <typename T, int JB>
 inline void grad_input_block(const T* __restrict gpad, int64_t Wp, const T* __restrict wt,
                              T* __restrict gx, const Geometry& g, int64_t p, int64_t q0,
-                             int64_t u0, int64_t u1, int64_t c0, int64_t c1) {
+                             int64_t u0, int64_t u1, int64_t c0, int64_t c1, int64_t row0) {
   constexpr int N = lanes<T>();
   const int64_t C = g.C;
   int64_t c = c0;
@@ -102,7 +103,7 @@ inline void grad_input_block(const T* __restrict gpad, int64_t Wp, const T* __re
         for (int k = 0; k < JB; ++k) acc[k] += wv * grow[k - v];
       }
     }
-    for (int k = 0; k < JB; ++k) store(gx + (p * g.W + q0 + k) * C + c, acc[k]);
+    for (int k = 0; k < JB; ++k) store(gx + ((p - row0) * g.W + q0 + k) * C + c, acc[k]);
   }
   for (; c < c1; ++c) {
     for (int k = 0; k < JB; ++k) {
@@ -111,22 +112,22 @@ inline void grad_input_block(const T* __restrict gpad, int64_t Wp, const T* __re
         const T* grow = gpad + (p - u) * Wp + q0 + g.w - 1;
         for (int64_t v = 0; v < g.w; ++v) acc += wt[(u * g.w + v) * C + c] * grow[k - v];
       }
-      gx[(p * g.W + q0 + k) * C + c] = acc;
+      gx[((p - row0) * g.W + q0 + k) * C + c] = acc;
     }
   }
 }
 
 template <typename T>
 inline void grad_input_impl(const T* gpad, const T* wt, T* gx, const Geometry& g,
-                            int64_t p0, int64_t p1, int64_t c0, int64_t c1) {
+                            int64_t p0, int64_t p1, int64_t c0, int64_t c1, int64_t row0) {
   const int64_t Wp = g.Wo + 2 * (g.w - 1);
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t u0 = p - (g.Ho - 1) > 0 ? p - (g.Ho - 1) : 0;
     const int64_t u1 = (p < g.h - 1 ? p : g.h - 1) + 1;
     int64_t q = 0;
-    for (; q + 8 <= g.W; q += 8) grad_input_block<T, 8>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1);
-    for (; q + 4 <= g.W; q += 4) grad_input_block<T, 4>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1);
-    for (; q < g.W; ++q) grad_input_block<T, 1>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1);
+    for (; q + 8 <= g.W; q += 8) grad_input_block<T, 8>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0);
+    for (; q + 4 <= g.W; q += 4) grad_input_block<T, 4>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0);
+    for (; q < g.W; ++q) grad_input_block<T, 1>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0);
   }
 }
 
@@ -212,8 +213,8 @@ __attribute__((optimize("no-tree-vectorize"))) inline void transpose_impl(
     forward_rows_impl<T>(x, z, s, b, out, g, i0, i1);                                 \
   }                                                                                   \
   void grad_input(const T* gpad, const T* wt, T* gx, const Geometry& g, int64_t p0,   \
-                  int64_t p1, int64_t c0, int64_t c1) {                               \
-    grad_input_impl<T>(gpad, wt, gx, g, p0, p1, c0, c1);                              \
+                  int64_t p1, int64_t c0, int64_t c1, int64_t row0) {                 \
+    grad_input_impl<T>(gpad, wt, gx, g, p0, p1, c0, c1, row0);                        \
   }                                                                                   \
   void grad_weight(const T* grad, const T* x, T* gw, const Geometry& g, int64_t c0,   \
                    int64_t c1) {                                                      \

@@ -10,7 +10,7 @@ namespace cpu {
   void forward_rows(const T* x, const T* z, const T* s, const T* b, T* out,     \
                     const Geometry& g, int64_t i0, int64_t i1);                 \
   void grad_input(const T* gpad, const T* wt, T* gx, const Geometry& g,        \
-                  int64_t p0, int64_t p1, int64_t c0, int64_t c1);              \
+                  int64_t p0, int64_t p1, int64_t c0, int64_t c1, int64_t row0); \
   void grad_weight(const T* grad, const T* x, T* gw, const Geometry& g,         \
                    int64_t c0, int64_t c1);                                     \
   void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride, \
@@ -33,7 +33,7 @@ RASNET_DECLARE_ISA(avx512)
 template <typename T>
 struct KernelTable {
   void (*forward_rows)(const T*, const T*, const T*, const T*, T*, const Geometry&, int64_t, int64_t);
-  void (*grad_input)(const T*, const T*, T*, const Geometry&, int64_t, int64_t, int64_t, int64_t);
+  void (*grad_input)(const T*, const T*, T*, const Geometry&, int64_t, int64_t, int64_t, int64_t, int64_t);
   void (*grad_weight)(const T*, const T*, T*, const Geometry&, int64_t, int64_t);
   void (*transpose)(const T*, int64_t, T*, int64_t, int64_t, int64_t);
 };

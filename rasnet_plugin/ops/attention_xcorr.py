@@ -95,6 +95,9 @@ if has_fused():
 
     @torch.library.register_fake("rasnet::_attention_xcorr_backward")
     def _attention_xcorr_backward_fake(grad, z, x, spatial, channel):
-        # grad_x comes back channels-last: the layout the CPU kernels work in.
-        return (z.new_empty(z.shape), torch.empty_like(x, memory_format=torch.channels_last),
+        # grad_x comes back channels-last for channels-last x, else contiguous
+        # (the same rule as the kernels, so strides match)
+        cl = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
+        fmt = torch.channels_last if cl else torch.contiguous_format
+        return (z.new_empty(z.shape), torch.empty_like(x, memory_format=fmt),
                 spatial.new_empty(spatial.shape), channel.new_empty(channel.shape))

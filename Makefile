@@ -1,0 +1,32 @@
+# Quick start:  make run   (set up, track the bundled benchmark, print the scores)
+#               make test  (set up, then the full test suite)
+PYTHON ?= python3
+PIP = $(PYTHON) -m pip
+STAMP = build/.setup-stamp
+
+.PHONY: setup run test bench clean
+
+setup: $(STAMP)
+
+# torch first (the extension is compiled against it), then the package itself
+# without build isolation, so pip cannot swap in a different torch to build with.
+$(STAMP): requirements.txt requirements-test.txt setup.py pyproject.toml $(wildcard csrc/*.* csrc/*/*.*)
+	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q -r requirements-test.txt
+	$(PIP) install -q --no-build-isolation -e .
+	$(PYTHON) -c "import rasnet_plugin.ops as o; print('rasnet_plugin: fused op', 'ON' if o.has_fused() else 'OFF (reference fallback)')"
+	@mkdir -p build && touch $@
+
+run: setup
+	$(PYTHON) tools/test.py --config experiments/rasnet.yaml
+	$(PYTHON) tools/eval.py --tracker_path results --dataset RASNetBench
+
+test: setup
+	bash .ci/check_cuda_compile.sh
+	RASNET_REQUIRE_FUSED=1 $(PYTHON) -m pytest -q
+
+bench: setup
+	$(PYTHON) tools/bench_op.py
+
+clean:
+	rm -rf build rasnet_plugin/_C*.so rasnet_plugin.egg-info
