@@ -6,6 +6,8 @@ reference implementation; one warning says so.
 """
 import warnings
 
+import torch  # noqa: F401  (must load first: _C links against libc10 / libtorch)
+
 _ERROR = None
 try:
     from . import _C  # noqa: F401  (registers torch.ops.rasnet.*)

@@ -63,12 +63,14 @@ def attention_xcorr_reference(z, x, spatial, channel):
     """Pure PyTorch formula with the same semantics: weight the template, then a
     (grouped) conv2d.  Differentiable through autograd; any device and dtype."""
     channel = check_inputs(z, x, spatial, channel)
-    weighted = z * spatial * channel[:, :, None, None]
-    bx, c, hh, ww = x.shape
-    if weighted.shape[0] == 1:
-        return F.conv2d(x, weighted)
-    out = F.conv2d(x.reshape(1, bx * c, hh, ww), weighted, groups=bx)
-    return out.reshape(bx, 1, out.shape[-2], out.shape[-1])
+    # like the compiled op, compute in the inputs' dtype even under autocast
+    with torch.autocast(x.device.type, enabled=False):
+        weighted = z * spatial * channel[:, :, None, None]
+        bx, c, hh, ww = x.shape
+        if weighted.shape[0] == 1:
+            return F.conv2d(x, weighted)
+        out = F.conv2d(x.reshape(1, bx * c, hh, ww), weighted, groups=bx)
+        return out.reshape(bx, 1, out.shape[-2], out.shape[-1])
 
 
 def attention_xcorr(z, x, spatial, channel):
