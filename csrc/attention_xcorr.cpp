@@ -62,6 +62,18 @@ Geometry check_inputs(const at::Tensor& z, const at::Tensor& x,
   return Geometry{C, H, W, h, w, H - h + 1, W - w + 1};
 }
 
+Geometry check_backward_inputs(const at::Tensor& grad, const at::Tensor& z, const at::Tensor& x,
+                               const at::Tensor& s, const at::Tensor& b) {
+  const Geometry g = check_inputs(z, x, s, b);
+  TORCH_CHECK_VALUE(grad.dim() == 4 && grad.size(0) == x.size(0) && grad.size(1) == 1 &&
+                        grad.size(2) == g.Ho && grad.size(3) == g.Wo,
+                    "attention_xcorr backward: grad must be (", x.size(0), ",1,", g.Ho, ",", g.Wo,
+                    "); got ", grad.sizes());
+  TORCH_CHECK_VALUE(grad.device() == x.device(), "attention_xcorr backward: grad on ", grad.device(),
+                    ", inputs on ", x.device());
+  return g;
+}
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor> split_weight_grad(
     const at::Tensor& gw, const at::Tensor& z, const at::Tensor& s, const at::Tensor& b) {
   const auto b4 = b.reshape({z.size(0), z.size(1), 1, 1});

@@ -15,6 +15,10 @@ namespace rasnet {
 Geometry check_inputs(const at::Tensor& z, const at::Tensor& x,
                       const at::Tensor& spatial, const at::Tensor& channel);
 
+// check_inputs, plus: grad must be (Bx, 1, Ho, Wo).
+Geometry check_backward_inputs(const at::Tensor& grad, const at::Tensor& z, const at::Tensor& x,
+                               const at::Tensor& spatial, const at::Tensor& channel);
+
 // The backward kernels produce grad_x and gw = dL/d(weighted template), shape
 // (Bz,C,h,w).  This turns gw into the gradients of z, spatial and channel
 // (tiny tensors, plain ATen ops on any device).

@@ -226,12 +226,8 @@ at::Tensor forward_cpu(const at::Tensor& z_in, const at::Tensor& x_in,
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> backward_cpu(
     const at::Tensor& grad_in, const at::Tensor& z_in, const at::Tensor& x_in,
     const at::Tensor& s_in, const at::Tensor& b_in) {
-  const Geometry g = check_inputs(z_in, x_in, s_in, b_in);
+  const Geometry g = check_backward_inputs(grad_in, z_in, x_in, s_in, b_in);
   check_cpu_dtype(x_in);
-  TORCH_CHECK_VALUE(grad_in.dim() == 4 && grad_in.size(0) == x_in.size(0) && grad_in.size(1) == 1 &&
-                        grad_in.size(2) == g.Ho && grad_in.size(3) == g.Wo,
-                    "attention_xcorr backward: grad must be (", x_in.size(0), ",1,", g.Ho, ",", g.Wo,
-                    "); got ", grad_in.sizes());
   const auto grad = grad_in.to(x_in.scalar_type()).contiguous();
   const auto s = s_in.contiguous();
   const auto b4 = b_in.reshape({z_in.size(0), g.C, 1, 1});

@@ -142,11 +142,7 @@ at::Tensor forward_cuda(const at::Tensor& z_in, const at::Tensor& x_in,
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> backward_cuda(
     const at::Tensor& grad_in, const at::Tensor& z_in, const at::Tensor& x_in,
     const at::Tensor& s_in, const at::Tensor& b_in) {
-  const Geometry g = check_inputs(z_in, x_in, s_in, b_in);
-  TORCH_CHECK_VALUE(grad_in.dim() == 4 && grad_in.size(0) == x_in.size(0) && grad_in.size(1) == 1 &&
-                        grad_in.size(2) == g.Ho && grad_in.size(3) == g.Wo,
-                    "attention_xcorr backward: grad must be (", x_in.size(0), ",1,", g.Ho, ",", g.Wo,
-                    "); got ", grad_in.sizes());
+  const Geometry g = check_backward_inputs(grad_in, z_in, x_in, s_in, b_in);
   c10::cuda::CUDAGuard guard(x_in.device());
   const auto dtype = x_in.scalar_type();
   const auto acc_dtype = at::toOpMathType(dtype);
