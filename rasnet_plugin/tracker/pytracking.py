@@ -1,0 +1,108 @@
+"""pytracking (visionml/pytracking) adapter for RASNet.
+
+pytracking trackers take RGB images, are built from a params object, and expose
+`initialize(image, info)` (info['init_bbox'] = [x, y, w, h]) and
+`track(image, info=None) -> {'target_bbox': [x, y, w, h]}`. `RASNetPyTracker` wraps
+`RASNetTracker` (which wants BGR) with that interface.
+
+pytracking is not pip-installable and looks trackers up inside its own folder. Two ways to
+plug RASNet into a pytracking checkout (with `rasnet_plugin` installed in the same Python):
+
+1. A `pytracking.evaluation.Tracker` entry, no file in the checkout (e.g. in your run script):
+
+       from pytracking.evaluation import Tracker
+       from rasnet_plugin.tracker.pytracking import RASNetPyTracker, parameters
+
+       class RASNetEval(Tracker):
+           def __init__(self, parameter_name="default", run_id=None, display_name="RASNet"):
+               super().__init__("rasnet", parameter_name, run_id, display_name)
+               self.tracker_class = RASNetPyTracker   # pytracking found no folder "rasnet"
+
+           def get_parameters(self):
+               return parameters()   # or parameters(snapshot="...", device="cuda")
+
+       trackers = [RASNetEval()]
+       # then e.g. pytracking.evaluation.running.run_dataset(dataset, trackers)
+
+2. Two one-line files in the checkout, after which `python run_tracker.py rasnet default ...`
+   and `trackerlist('rasnet', 'default')` work:
+
+       pytracking/tracker/rasnet/__init__.py:
+           from rasnet_plugin.tracker.pytracking import get_tracker_class  # noqa: F401
+       pytracking/parameter/rasnet/default.py:
+           from rasnet_plugin.tracker.pytracking import parameters  # noqa: F401
+"""
+import numpy as np
+
+__all__ = ["RASNetPyTracker", "RASNetParams", "parameters", "get_tracker_class"]
+
+
+class RASNetParams:
+    """A minimal stand-in for pytracking's TrackerParams: plain attributes, get() / has()."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+    def get(self, name, *default):
+        if len(default) > 1:
+            raise ValueError("get() takes one default value at most")
+        return getattr(self, name, *default)
+
+    def has(self, name):
+        return hasattr(self, name)
+
+    def __repr__(self):
+        return "RASNetParams(%s)" % ", ".join("%s=%r" % kv for kv in sorted(vars(self).items()))
+
+
+def parameters(config=None, snapshot=None, device=None):
+    """pytracking's `parameters()` hook: what `rasnet_plugin.build_tracker` takes.
+
+    config: YAML path (default experiments/rasnet.yaml); snapshot: checkpoint (default: the
+    bundled weights, else untrained with a warning); device: default cuda when available.
+    """
+    return RASNetParams(config=config, snapshot=snapshot, device=device,
+                        debug=0, visualization=False)
+
+
+class RASNetPyTracker:
+    """pytracking tracker class; the network is built once, at the first initialize()."""
+
+    multiobj_mode = "parallel"
+
+    def __init__(self, params=None):
+        self.params = params if params is not None else parameters()
+        self.visdom = None
+        self.tracker = getattr(self.params, "tracker", None)  # a prebuilt RASNetTracker
+
+    def predicts_segmentation_mask(self):
+        return False
+
+    def _build(self):
+        if self.tracker is None:
+            from ..api import build_tracker
+            p = self.params
+            self.tracker = build_tracker(getattr(p, "config", None), getattr(p, "snapshot", None),
+                                         getattr(p, "device", None))
+        return self.tracker
+
+    @staticmethod
+    def _bgr(image):
+        image = np.asarray(image)
+        if image.ndim == 3 and image.shape[2] >= 3:
+            image = image[:, :, 2::-1]  # RGB(A) -> BGR; the alpha channel is dropped
+        return image
+
+    def initialize(self, image, info):
+        box = [float(v) for v in info["init_bbox"]]
+        self._build().init(self._bgr(image), box)
+        return {"target_bbox": box}
+
+    def track(self, image, info=None):
+        out = self._build().track(self._bgr(image))
+        return {"target_bbox": out["bbox"], "best_score": out["best_score"]}
+
+
+def get_tracker_class():
+    """pytracking's `get_tracker_class()` hook."""
+    return RASNetPyTracker

@@ -1,0 +1,226 @@
+"""RASNetTracker: SiamFC-3s tracking with a RASNet model, PySOT's tracker contract.
+
+    tracker = RASNetTracker(model, cfg)            # cfg: a config node with a TRACK section
+    tracker.init(img_bgr, [x, y, w, h])
+    out = tracker.track(img_bgr)                    # {'bbox': [x, y, w, h], 'best_score': s}
+
+Conventions: images are BGR (uint8, or float 0..255); a box [x, y, w, h] has its centre at
+(x + (w - 1) / 2, y + (h - 1) / 2) in pixel coordinates, and the box returned by `track`
+uses the same convention, so a tracker that does not move returns its init box exactly.
+Grayscale frames (HxW or HxWx1) are expanded to 3 channels; a 4th (alpha) channel is
+dropped. The network sees BGR float 0..255, not normalised (PySOT's convention).
+
+The model needs two methods: `template(z)` with z (1,3,E,E), called once per sequence
+(RASNet computes its attention-weighted template there), and `track(x)` with x (S,3,I,I),
+the whole scale pyramid in one batch, returning responses (S,1,R,R).
+"""
+import math
+from contextlib import nullcontext
+
+import cv2
+import numpy as np
+import torch
+
+from .crop import channel_mean, crop_pyramid, crop_square
+
+__all__ = ["RASNetTracker", "PRECISIONS", "as_bgr3"]
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+MIN_SIZE = 10.0           # px: a box never shrinks below this (or its initial size)
+SCALE_RANGE = (0.2, 5.0)  # SiamFC's bounds on the size relative to the first frame
+
+
+def as_bgr3(img):
+    """HxWx3 view/copy of a frame: grayscale is expanded, a 4th (alpha) channel dropped."""
+    img = np.asarray(img)
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.ndim != 3 or img.shape[2] not in (1, 3, 4) or img.shape[0] == 0 or img.shape[1] == 0:
+        raise ValueError("expected an HxW, HxWx1, HxWx3 or HxWx4 image, got shape %s"
+                         % (img.shape,))
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+    elif img.shape[2] == 4:
+        img = img[:, :, :3]
+    if img.dtype != np.uint8:
+        img = img.astype(np.float32, copy=False)  # taken as 0..255, like PySOT's crops
+    return np.ascontiguousarray(img)
+
+
+def _check_box(bbox, img_shape):
+    try:
+        vals = [float(v) for v in bbox]
+    except (TypeError, ValueError):
+        raise ValueError("init box must be 4 numbers [x, y, w, h], got %r" % (bbox,)) from None
+    if len(vals) != 4:
+        raise ValueError("init box must be 4 numbers [x, y, w, h], got %r" % (bbox,))
+    x, y, w, h = vals
+    if not all(math.isfinite(v) for v in vals):
+        raise ValueError("init box %r has NaN or inf" % (vals,))
+    if w <= 0 or h <= 0:
+        raise ValueError("init box %r is empty or has a negative size" % (vals,))
+    H, W = img_shape[:2]
+    if x + w <= 0 or y + h <= 0 or x >= W or y >= H:
+        raise ValueError("init box %r lies entirely outside the %dx%d image" % (vals, W, H))
+    return vals
+
+
+class RASNetTracker:
+    """SiamFC-3s with a RASNet model (see the module docstring).
+
+    cfg.TRACK keys: EXEMPLAR_SIZE, INSTANCE_SIZE, CONTEXT_AMOUNT, SCALE_NUM, SCALE_STEP,
+    SCALE_PENALTY, LR (scale update rate), WINDOW_INFLUENCE, RESPONSE_UP, TOTAL_STRIDE,
+    PRECISION ("fp32", "bf16", "fp16"; fp16 needs CUDA).
+    `device`: where the model runs; default: where its parameters are (else the CPU).
+    The model is switched to eval mode and channels_last memory format (in place).
+    """
+
+    def __init__(self, model, cfg, device=None):
+        t = cfg.TRACK
+        self.exemplar_size = int(t.EXEMPLAR_SIZE)
+        self.instance_size = int(t.INSTANCE_SIZE)
+        self.context_amount = float(t.CONTEXT_AMOUNT)
+        self.scale_num = int(t.SCALE_NUM)
+        self.scale_step = float(t.SCALE_STEP)
+        self.scale_penalty = float(t.SCALE_PENALTY)
+        self.scale_lr = float(t.LR)
+        self.window_influence = float(t.WINDOW_INFLUENCE)
+        self.response_up = int(t.RESPONSE_UP)
+        self.total_stride = int(t.TOTAL_STRIDE)
+        if self.scale_num < 1 or self.scale_num % 2 == 0:
+            raise ValueError("TRACK.SCALE_NUM must be odd and >= 1, got %d" % self.scale_num)
+        precision = str(t.PRECISION).lower()
+        if precision not in PRECISIONS:
+            raise ValueError("TRACK.PRECISION must be one of %s, got %r"
+                             % (", ".join(PRECISIONS), t.PRECISION))
+
+        if device is None:
+            p = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+            device = p.device if p is not None else "cpu"
+        self.device = torch.device(device)
+        if precision == "fp16" and self.device.type != "cuda":
+            raise ValueError("TRACK.PRECISION fp16 needs a CUDA device (on %s use bf16 or fp32)"
+                             % self.device)
+        self.precision = precision
+        self.model = model
+        if hasattr(model, "to"):
+            # the backbone's and the fused op's fast path on CPU is channels-last
+            model.to(device=self.device, memory_format=torch.channels_last)
+        if hasattr(model, "eval"):
+            model.eval()
+
+        # scale pyramid: step ** {-(S//2) .. S//2}, the centre one is scale 1
+        half = self.scale_num // 2
+        self.scale_factors = self.scale_step ** np.arange(-half, half + 1, dtype=np.float64)
+        self.penalties = np.full(self.scale_num, self.scale_penalty, dtype=np.float32)
+        self.penalties[half] = 1.0
+        self.score_size = (self.instance_size - self.exemplar_size) // self.total_stride + 1
+        self.upscale_size = self.score_size * self.response_up
+        hann = np.hanning(self.upscale_size).astype(np.float32)
+        window = np.outer(hann, hann)
+        self.window = window / window.sum() * self.window_influence  # pre-weighted
+
+        # reused every frame (allocated at the first init, when the image dtype is known)
+        self._crops = None      # (S, I, I, 3) image dtype
+        self._x = None          # (S, 3, I, I) float32 channels_last on device
+        self._up = np.empty((self.scale_num, self.upscale_size, self.upscale_size), np.float32)
+        self.center = None
+
+    # ------------------------------------------------------------ helpers
+    def _autocast(self):
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _to_input(self, crops, reuse=True):
+        """(S,H,W,3) numpy crops -> (S,3,H,W) float32 channels_last tensor on the device."""
+        src = torch.from_numpy(crops).permute(0, 3, 1, 2)  # a channels_last view, no copy
+        if not reuse:
+            return src.to(self.device, torch.float32, memory_format=torch.channels_last)
+        if self._x is None or self._x.shape != src.shape:
+            self._x = torch.empty(src.shape, dtype=torch.float32, device=self.device,
+                                  memory_format=torch.channels_last)
+        self._x.copy_(src, non_blocking=True)
+        return self._x
+
+    def _context_size(self, w, h):
+        ctx = self.context_amount * (w + h)
+        return math.sqrt((w + ctx) * (h + ctx))
+
+    def _clip(self, img_shape):
+        H, W = img_shape[:2]
+        self.center[0] = min(max(self.center[0], 0.0), W - 1.0)
+        self.center[1] = min(max(self.center[1], 0.0), H - 1.0)
+        lo = np.maximum(np.minimum(MIN_SIZE, self.init_size), self.init_size * SCALE_RANGE[0])
+        hi = np.maximum(self.init_size * SCALE_RANGE[1], lo)
+        self.size = np.clip(self.size, lo, hi)
+        self.size = np.minimum(self.size, np.maximum([W, H], lo))
+
+    def _box(self):
+        (cx, cy), (w, h) = self.center, self.size
+        return [float(cx - (w - 1) / 2), float(cy - (h - 1) / 2), float(w), float(h)]
+
+    # ------------------------------------------------------------ PySOT contract
+    @torch.inference_mode()
+    def init(self, img, bbox):
+        """Start tracking the box [x, y, w, h] in the BGR image `img`."""
+        img = as_bgr3(img)
+        x, y, w, h = _check_box(bbox, img.shape)
+        self.center = np.array([x + (w - 1) / 2, y + (h - 1) / 2], dtype=np.float64)
+        self.size = np.array([w, h], dtype=np.float64)
+        self.init_size = self.size.copy()
+        self.avg = channel_mean(img)
+
+        z = crop_square(img, self.center, self._context_size(w, h), self.exemplar_size, self.avg)
+        z = self._to_input(z[None], reuse=False)
+        with self._autocast():
+            self.model.template(z)
+        if self._crops is None or self._crops.dtype != img.dtype:
+            self._crops = np.empty((self.scale_num, self.instance_size, self.instance_size, 3),
+                                   dtype=img.dtype)
+
+    @torch.inference_mode()
+    def track(self, img):
+        """Locate the target in the next frame: {'bbox': [x, y, w, h], 'best_score': float}."""
+        if self.center is None:
+            raise RuntimeError("RASNetTracker.track called before init")
+        img = as_bgr3(img)
+        if self._crops.dtype != img.dtype:
+            self._crops = np.empty_like(self._crops, dtype=img.dtype)
+        x_size = self._context_size(*self.size) * self.instance_size / self.exemplar_size
+        sizes = x_size * self.scale_factors
+        crops = crop_pyramid(img, self.center, sizes, self.instance_size, self.avg, out=self._crops)
+        x = self._to_input(crops)
+        with self._autocast():
+            resp = self.model.track(x)  # ONE batched call for the whole pyramid
+        resp = resp.detach().float().reshape(self.scale_num, self.score_size, self.score_size)
+        resp = resp.cpu().numpy()
+
+        # 17 -> 272 bicubic (half-pixel centres, so the map's centre stays the centre)
+        up = self._up
+        for s in range(self.scale_num):
+            cv2.resize(resp[s], (self.upscale_size, self.upscale_size), dst=up[s],
+                       interpolation=cv2.INTER_CUBIC)
+        peaks = up.reshape(self.scale_num, -1).max(axis=1) * self.penalties
+        best = int(np.argmax(peaks))
+        best_score = float(resp[best].max())  # the network's own (pre-window) peak
+
+        # normalise, blend with the cosine window, take the peak
+        r = up[best]
+        r -= r.min()
+        r /= r.sum() + 1e-16
+        r *= 1.0 - self.window_influence
+        r += self.window
+        iy, ix = np.unravel_index(int(np.argmax(r)), r.shape)
+
+        # peak -> displacement: upsampled map -> search crop -> image pixels
+        disp = (np.array([ix, iy], dtype=np.float64) - (self.upscale_size - 1) / 2.0)
+        disp *= self.total_stride / self.response_up                  # search-crop pixels
+        disp *= sizes[best] / self.instance_size                      # image pixels
+        self.center = self.center + disp
+
+        scale = (1.0 - self.scale_lr) + self.scale_lr * self.scale_factors[best]
+        self.size = self.size * scale
+        self._clip(img.shape)
+        return {"bbox": self._box(), "best_score": best_score}
