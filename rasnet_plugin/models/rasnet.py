@@ -4,7 +4,7 @@ import torch.nn as nn
 
 from .. import ops
 from .attention import ChannelAttention, GeneralAttention, ResidualAttention
-from .backbone import AlexNet
+from .backbone import AlexNet, fold_batchnorm
 
 __all__ = ["RASNet", "build_model", "BACKBONES", "SPATIAL_SQUASHES"]
 
@@ -44,6 +44,7 @@ class RASNet(nn.Module):
         nn.init.constant_(self.adjust.weight, adjust_gain)
         nn.init.zeros_(self.adjust.bias)
         self.clear_template()
+        self.release_inference()
 
     # ------------------------------------------------------------ attentions
     def attentions(self, zf):
@@ -88,13 +89,38 @@ class RASNet(nn.Module):
         return self._respond(zf, xf, spatial, channel)
 
     # ------------------------------------------------------------ tracking
+    def prepare_inference(self):
+        """Build an eval-only copy of the backbone with BatchNorm folded into the
+        convolutions; template() and track() use it until the model is trained,
+        reloaded or released.  The tracker calls this at every init, so it
+        always reflects the current weights.  Not part of the state_dict."""
+        self.__dict__["_inference_backbone"] = fold_batchnorm(self.backbone)
+
+    def release_inference(self):
+        self.__dict__["_inference_backbone"] = None
+
+    def train(self, mode=True):
+        self.release_inference()  # weights are about to change
+        return super().train(mode)
+
+    def load_state_dict(self, *args, **kwargs):
+        self.release_inference()
+        return super().load_state_dict(*args, **kwargs)
+
+    def features(self, x):
+        """Backbone features (the BN-folded copy after prepare_inference)."""
+        folded = self.__dict__.get("_inference_backbone")
+        if folded is not None and not self.training:
+            return folded(x)
+        return self.backbone(x)
+
     def template(self, z):
         """Compute the template features and attentions once per sequence.
 
         z: (1,3,127,127), or (B,...) to track B targets with B-crop searches.
         Cached as plain attributes: not in the state_dict, not moved by .to().
         """
-        zf = self.backbone(z)
+        zf = self.features(z)
         spatial, channel = self.attentions(zf)
         self.zf, self.spatial, self.channel = zf, spatial, channel
         self._cast = {}
@@ -121,7 +147,13 @@ class RASNet(nn.Module):
         """
         if self.zf is None:
             raise RuntimeError("RASNet.track: no template; call model.template(z) first")
-        xf = self.backbone(x)
+        return self.track_features(self.features(x))
+
+    def track_features(self, xf):
+        """The response for search features xf (S,C,H,W) against the cached
+        template: track(x) == track_features(backbone(x))."""
+        if self.zf is None:
+            raise RuntimeError("RASNet.track: no template; call model.template(z) first")
         zf, spatial, channel = self._template_as(_op_dtype(xf))
         return self._respond(zf, xf, spatial, channel)
 

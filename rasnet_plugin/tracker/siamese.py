@@ -15,6 +15,7 @@ The model needs two methods: `template(z)` with z (1,3,E,E), called once per seq
 the whole scale pyramid in one batch, returning responses (S,1,R,R).
 """
 import math
+import time
 from contextlib import nullcontext
 
 import cv2
@@ -75,7 +76,7 @@ class RASNetTracker:
     The model is switched to eval mode and channels_last memory format (in place).
     """
 
-    def __init__(self, model, cfg, device=None):
+    def __init__(self, model, cfg, device=None, profile=False):
         t = cfg.TRACK
         self.exemplar_size = int(t.EXEMPLAR_SIZE)
         self.instance_size = int(t.INSTANCE_SIZE)
@@ -125,6 +126,10 @@ class RASNetTracker:
         self._x = None          # (S, 3, I, I) float32 channels_last on device
         self._up = np.empty((self.scale_num, self.upscale_size, self.upscale_size), np.float32)
         self.center = None
+        # profile=True records per-frame stage times (seconds) in self.stage_times;
+        # it synchronises the device between stages, so leave it off for tracking
+        self.profile = profile
+        self.stage_times = {k: [] for k in ("crop", "backbone", "correlation", "post")}
 
     # ------------------------------------------------------------ helpers
     def _autocast(self):
@@ -143,6 +148,25 @@ class RASNetTracker:
                                   memory_format=torch.channels_last)
         self._x.copy_(src, non_blocking=True)
         return self._x
+
+    def _tick(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
+
+    def _network(self, x):
+        """One batched call for the whole pyramid; timed per stage when profiling."""
+        with self._autocast():
+            if not (self.profile and hasattr(self.model, "track_features")):
+                return self.model.track(x)
+            t0 = self._tick()
+            xf = self.model.features(x)
+            t1 = self._tick()
+            resp = self.model.track_features(xf)
+            t2 = self._tick()
+        self.stage_times["backbone"].append(t1 - t0)
+        self.stage_times["correlation"].append(t2 - t1)
+        return resp
 
     def _context_size(self, w, h):
         ctx = self.context_amount * (w + h)
@@ -174,6 +198,8 @@ class RASNetTracker:
 
         z = crop_square(img, self.center, self._context_size(w, h), self.exemplar_size, self.avg)
         z = self._to_input(z[None], reuse=False)
+        if hasattr(self.model, "prepare_inference"):
+            self.model.prepare_inference()  # BN folded into the convs, from the current weights
         with self._autocast():
             self.model.template(z)
         if self._crops is None or self._crops.dtype != img.dtype:
@@ -185,6 +211,7 @@ class RASNetTracker:
         """Locate the target in the next frame: {'bbox': [x, y, w, h], 'best_score': float}."""
         if self.center is None:
             raise RuntimeError("RASNetTracker.track called before init")
+        t0 = self._tick() if self.profile else 0.0
         img = as_bgr3(img)
         if self._crops.dtype != img.dtype:
             self._crops = np.empty_like(self._crops, dtype=img.dtype)
@@ -192,8 +219,11 @@ class RASNetTracker:
         sizes = x_size * self.scale_factors
         crops = crop_pyramid(img, self.center, sizes, self.instance_size, self.avg, out=self._crops)
         x = self._to_input(crops)
-        with self._autocast():
-            resp = self.model.track(x)  # ONE batched call for the whole pyramid
+        if self.profile:
+            t1 = self._tick()
+            self.stage_times["crop"].append(t1 - t0)
+        resp = self._network(x)  # ONE batched call for the whole pyramid
+        t2 = self._tick() if self.profile else 0.0
         resp = resp.detach().float().reshape(self.scale_num, self.score_size, self.score_size)
         resp = resp.cpu().numpy()
 
@@ -223,4 +253,6 @@ class RASNetTracker:
         scale = (1.0 - self.scale_lr) + self.scale_lr * self.scale_factors[best]
         self.size = self.size * scale
         self._clip(img.shape)
+        if self.profile:
+            self.stage_times["post"].append(self._tick() - t2)
         return {"bbox": self._box(), "best_score": best_score}
