@@ -74,6 +74,116 @@ _C.TRAIN.OUTPUT_SIZE = 17
 _C.TRAIN.NUM_WORKERS = 2
 _C.TRAIN.SNAPSHOT_DIR = "snapshot"
 _C.TRAIN.SEED = 0
+# lr multiplier of the adjust gain (adjust.weight).  Its gradient is the raw correlation
+# (~1e2), so it trains in its own group at lr * scale, the same as plain SGD on the
+# normalised gain weight / ADJUST_GAIN_INIT.  -1: RASNET.ADJUST_GAIN_INIT ** 2 (1e-6).
+_C.TRAIN.ADJUST_LR_SCALE = -1.0
+# Arithmetic: "fp32", "bf16" (autocast, CPU or CUDA) or "fp16" (CUDA only, GradScaler).
+_C.TRAIN.PRECISION = "fp32"
+_C.TRAIN.GRAD_CLIP = 0.0              # max global grad norm; 0: no clipping
+_C.TRAIN.CHECKPOINT_INTERVAL = 500    # steps between checkpoints; 0: at epoch ends only
+_C.TRAIN.LOG_INTERVAL = 10            # steps per row of train_log.csv
+# Stop when the loss is not finite, or above this factor times its running mean (an
+# EMA from the first step).  0 disables the factor test (never the non-finite one).
+_C.TRAIN.LOSS_EXPLODE_FACTOR = 20.0
+_C.TRAIN.VAL_PAIRS = 256              # held-out pairs scored after every epoch; 0: none
+_C.TRAIN.VAL_FRACTION = 0.05          # fraction of each source's videos/images held out
+_C.TRAIN.MAX_RETRIES = 100            # consecutive unusable samples before giving up
+
+# augmentation (SiamFC: stretch and translate; plus colour, blur, grayscale)
+_C.TRAIN.AUG = CN()
+_C.TRAIN.AUG.STRETCH = 0.05           # per-axis scale jitter of both crops: 1 +- STRETCH
+_C.TRAIN.AUG.SHIFT = 8                # max target shift in the search crop (pixels, per axis)
+_C.TRAIN.AUG.COLOR = 0.2              # brightness / contrast / saturation jitter strength
+_C.TRAIN.AUG.BLUR = 0.1               # probability of a Gaussian blur, per crop
+_C.TRAIN.AUG.GRAY = 0.05              # probability of a grayscale pair (both crops)
+
+# data sources, mixed in proportion to WEIGHT * (NUM_USE if > 0 else number of
+# videos/images).  TYPE: got10k | pysot | still | video.  Nodes of other names may be
+# added in a YAML file (any key a TYPE accepts; the rest take the TYPE's defaults).
+_C.TRAIN.DATASETS = CN(new_allowed=True)
+_C.TRAIN.DATASETS.NAMES = ["STILL"]
+# Keys of every source: TYPE; ROOT; ANNO (annotation file, where the TYPE has one);
+# WEIGHT; NUM_USE (-1: all videos/images, as PySOT); FRAME_RANGE (max template-search
+# distance in annotation steps, -1: TRAIN.MAX_FRAME_GAP); FRAME_SCALE (video frames per
+# annotation step: Omega's |i - j| and MAX_FRAME_GAP count video frames).
+# GOT-10k: ROOT = GOT-10k/train (or its parent); ANNO: a list file (default ROOT/list.txt).
+_C.TRAIN.DATASETS.GOT10K = CN(new_allowed=True)
+_C.TRAIN.DATASETS.GOT10K.TYPE = "got10k"
+_C.TRAIN.DATASETS.GOT10K.ROOT = "training_dataset/got10k/train"
+_C.TRAIN.DATASETS.GOT10K.ANNO = ""
+_C.TRAIN.DATASETS.GOT10K.WEIGHT = 1.0
+_C.TRAIN.DATASETS.GOT10K.NUM_USE = -1
+_C.TRAIN.DATASETS.GOT10K.FRAME_RANGE = -1
+_C.TRAIN.DATASETS.GOT10K.FRAME_SCALE = 1
+# PySOT's cropped training sets (crop511/ + JSON); FRAME_RANGE as in PySOT's configs.
+_C.TRAIN.DATASETS.VID = CN(new_allowed=True)
+_C.TRAIN.DATASETS.VID.TYPE = "pysot"
+_C.TRAIN.DATASETS.VID.ROOT = "training_dataset/vid/crop511"
+_C.TRAIN.DATASETS.VID.ANNO = "training_dataset/vid/train.json"
+_C.TRAIN.DATASETS.VID.WEIGHT = 1.0
+_C.TRAIN.DATASETS.VID.NUM_USE = -1
+_C.TRAIN.DATASETS.VID.FRAME_RANGE = 100
+_C.TRAIN.DATASETS.VID.FRAME_SCALE = 1
+# YouTube-BB is annotated at 1 frame/s: one step is 30 video frames
+_C.TRAIN.DATASETS.YOUTUBEBB = CN(new_allowed=True)
+_C.TRAIN.DATASETS.YOUTUBEBB.TYPE = "pysot"
+_C.TRAIN.DATASETS.YOUTUBEBB.ROOT = "training_dataset/yt_bb/crop511"
+_C.TRAIN.DATASETS.YOUTUBEBB.ANNO = "training_dataset/yt_bb/train.json"
+_C.TRAIN.DATASETS.YOUTUBEBB.WEIGHT = 1.0
+_C.TRAIN.DATASETS.YOUTUBEBB.NUM_USE = -1
+_C.TRAIN.DATASETS.YOUTUBEBB.FRAME_RANGE = 3
+_C.TRAIN.DATASETS.YOUTUBEBB.FRAME_SCALE = 30
+_C.TRAIN.DATASETS.COCO = CN(new_allowed=True)
+_C.TRAIN.DATASETS.COCO.TYPE = "pysot"
+_C.TRAIN.DATASETS.COCO.ROOT = "training_dataset/coco/crop511"
+_C.TRAIN.DATASETS.COCO.ANNO = "training_dataset/coco/train2017.json"
+_C.TRAIN.DATASETS.COCO.WEIGHT = 1.0
+_C.TRAIN.DATASETS.COCO.NUM_USE = -1
+_C.TRAIN.DATASETS.COCO.FRAME_RANGE = 1
+_C.TRAIN.DATASETS.COCO.FRAME_SCALE = 1
+_C.TRAIN.DATASETS.DET = CN(new_allowed=True)
+_C.TRAIN.DATASETS.DET.TYPE = "pysot"
+_C.TRAIN.DATASETS.DET.ROOT = "training_dataset/det/crop511"
+_C.TRAIN.DATASETS.DET.ANNO = "training_dataset/det/train.json"
+_C.TRAIN.DATASETS.DET.WEIGHT = 1.0
+_C.TRAIN.DATASETS.DET.NUM_USE = -1
+_C.TRAIN.DATASETS.DET.FRAME_RANGE = 1
+_C.TRAIN.DATASETS.DET.FRAME_SCALE = 1
+# Still images: ROOT = a folder of images, "skimage" (scikit-image's photos minus those
+# of the RASNetBench benchmark) or "skimage:name,name". Pairs by a known random transform.
+_C.TRAIN.DATASETS.STILL = CN(new_allowed=True)
+_C.TRAIN.DATASETS.STILL.TYPE = "still"
+_C.TRAIN.DATASETS.STILL.ROOT = "skimage"
+_C.TRAIN.DATASETS.STILL.ANNO = ""
+_C.TRAIN.DATASETS.STILL.WEIGHT = 1.0
+_C.TRAIN.DATASETS.STILL.NUM_USE = -1
+_C.TRAIN.DATASETS.STILL.FRAME_RANGE = -1
+_C.TRAIN.DATASETS.STILL.FRAME_SCALE = 1
+_C.TRAIN.DATASETS.STILL.MIN_SIZE = 0.1        # target side range, fraction of the
+_C.TRAIN.DATASETS.STILL.MAX_SIZE = 0.4        # image's shorter side
+_C.TRAIN.DATASETS.STILL.SCALE = 1.25          # search image zoom in [1/SCALE, SCALE]
+_C.TRAIN.DATASETS.STILL.ROTATION = 10.0       # max rotation (degrees)
+_C.TRAIN.DATASETS.STILL.TRANSLATE = 0.2       # max shift, fraction of the image size
+_C.TRAIN.DATASETS.STILL.PHOTOMETRIC = 0.2     # colour change of the search image
+_C.TRAIN.DATASETS.STILL.OCCLUDER = 0.3        # probability of an occluding patch
+_C.TRAIN.DATASETS.STILL.DISTRACTORS = 2       # max recoloured copies of the target
+# Unlabeled videos (files or frame folders): a textured region followed by optical
+# flow, kept only when forward-backward, rigid-motion and correlation checks pass.
+_C.TRAIN.DATASETS.VIDEO = CN(new_allowed=True)
+_C.TRAIN.DATASETS.VIDEO.TYPE = "video"
+_C.TRAIN.DATASETS.VIDEO.ROOT = "training_dataset/videos"
+_C.TRAIN.DATASETS.VIDEO.ANNO = ""
+_C.TRAIN.DATASETS.VIDEO.WEIGHT = 1.0
+_C.TRAIN.DATASETS.VIDEO.NUM_USE = -1
+_C.TRAIN.DATASETS.VIDEO.FRAME_RANGE = -1
+_C.TRAIN.DATASETS.VIDEO.FRAME_SCALE = 1
+_C.TRAIN.DATASETS.VIDEO.MIN_SIZE = 0.1        # region side range, fraction of the
+_C.TRAIN.DATASETS.VIDEO.MAX_SIZE = 0.3        # frame's shorter side
+_C.TRAIN.DATASETS.VIDEO.MAX_GAP = 10          # max frame distance followed
+_C.TRAIN.DATASETS.VIDEO.FB_THRESH = 1.0       # forward-backward flow error (px)
+_C.TRAIN.DATASETS.VIDEO.NCC_THRESH = 0.8      # min normalised correlation of the patches
+_C.TRAIN.DATASETS.VIDEO.MIN_POINTS = 8        # min flow points inside the region
 
 cfg = _C  # the global node, as in PySOT
 
