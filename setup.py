@@ -110,7 +110,22 @@ setup(
     package_data={"rasnet_plugin": ["weights/*.pth"]},
     python_requires=">=3.9",
     install_requires=["torch", "numpy", "yacs"],
-    extras_require={"test": ["pytest", "hypothesis", "expecttest"]},
+    extras_require={
+        "test": ["pytest", "hypothesis", "expecttest"],
+        # The VOT toolkit's dependencies, pinned, WITHOUT vot-toolkit itself: it requires
+        # opencv-python, a second cv2 that would overwrite opencv-contrib-python-headless.
+        # The toolkit goes in afterwards without its dependencies (requirements-vot.txt):
+        #   pip install --no-build-isolation -e ".[vot]"
+        #   pip install --no-deps -r requirements-vot.txt
+        "vot": [
+            "vot-trax==4.0.2", "attributee==0.1.9",  # attributee 0.1.10 breaks vot on 3.11
+            "numba==0.68.1", "llvmlite==0.50.0", "PyLaTeX==1.4.2", "ordered-set==4.1.0",
+            "dominate==2.9.1", "cachetools==8.0.2", "bidict==0.24.1",
+            "phx-class-registry==5.1.1", "colorama==0.4.6", "six==1.17.0",
+            "lazy-object-proxy==1.12.0", "jsonschema==4.26.0", "requests==2.34.2",
+            "PyYAML==6.0.3", "packaging", "Pillow", "tqdm", "matplotlib", "numpy",
+        ],
+    },
     ext_modules=ext_modules,
     cmdclass=cmdclass,
     options={"bdist_wheel": {"py_limited_api": "cp39"}},
