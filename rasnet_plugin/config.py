@@ -108,58 +108,32 @@ _C.TRAIN.DATASETS.NAMES = ["STILL"]
 # distance in annotation steps, -1: TRAIN.MAX_FRAME_GAP); FRAME_SCALE (video frames per
 # annotation step: Omega's |i - j| and MAX_FRAME_GAP count video frames).
 # GOT-10k: ROOT = GOT-10k/train (or its parent); ANNO: a list file (default ROOT/list.txt).
-_C.TRAIN.DATASETS.GOT10K = CN(new_allowed=True)
-_C.TRAIN.DATASETS.GOT10K.TYPE = "got10k"
-_C.TRAIN.DATASETS.GOT10K.ROOT = "training_dataset/got10k/train"
-_C.TRAIN.DATASETS.GOT10K.ANNO = ""
-_C.TRAIN.DATASETS.GOT10K.WEIGHT = 1.0
-_C.TRAIN.DATASETS.GOT10K.NUM_USE = -1
-_C.TRAIN.DATASETS.GOT10K.FRAME_RANGE = -1
-_C.TRAIN.DATASETS.GOT10K.FRAME_SCALE = 1
+
+
+def _source(type_, root, anno="", frame_range=-1, frame_scale=1):
+    """A data-source node with the keys every source has."""
+    node = CN(new_allowed=True)
+    node.TYPE, node.ROOT, node.ANNO = type_, root, anno
+    node.WEIGHT, node.NUM_USE = 1.0, -1
+    node.FRAME_RANGE, node.FRAME_SCALE = frame_range, frame_scale
+    return node
+
+
+_C.TRAIN.DATASETS.GOT10K = _source("got10k", "training_dataset/got10k/train")
 # PySOT's cropped training sets (crop511/ + JSON); FRAME_RANGE as in PySOT's configs.
-_C.TRAIN.DATASETS.VID = CN(new_allowed=True)
-_C.TRAIN.DATASETS.VID.TYPE = "pysot"
-_C.TRAIN.DATASETS.VID.ROOT = "training_dataset/vid/crop511"
-_C.TRAIN.DATASETS.VID.ANNO = "training_dataset/vid/train.json"
-_C.TRAIN.DATASETS.VID.WEIGHT = 1.0
-_C.TRAIN.DATASETS.VID.NUM_USE = -1
-_C.TRAIN.DATASETS.VID.FRAME_RANGE = 100
-_C.TRAIN.DATASETS.VID.FRAME_SCALE = 1
+_C.TRAIN.DATASETS.VID = _source("pysot", "training_dataset/vid/crop511",
+                                "training_dataset/vid/train.json", frame_range=100)
 # YouTube-BB is annotated at 1 frame/s: one step is 30 video frames
-_C.TRAIN.DATASETS.YOUTUBEBB = CN(new_allowed=True)
-_C.TRAIN.DATASETS.YOUTUBEBB.TYPE = "pysot"
-_C.TRAIN.DATASETS.YOUTUBEBB.ROOT = "training_dataset/yt_bb/crop511"
-_C.TRAIN.DATASETS.YOUTUBEBB.ANNO = "training_dataset/yt_bb/train.json"
-_C.TRAIN.DATASETS.YOUTUBEBB.WEIGHT = 1.0
-_C.TRAIN.DATASETS.YOUTUBEBB.NUM_USE = -1
-_C.TRAIN.DATASETS.YOUTUBEBB.FRAME_RANGE = 3
-_C.TRAIN.DATASETS.YOUTUBEBB.FRAME_SCALE = 30
-_C.TRAIN.DATASETS.COCO = CN(new_allowed=True)
-_C.TRAIN.DATASETS.COCO.TYPE = "pysot"
-_C.TRAIN.DATASETS.COCO.ROOT = "training_dataset/coco/crop511"
-_C.TRAIN.DATASETS.COCO.ANNO = "training_dataset/coco/train2017.json"
-_C.TRAIN.DATASETS.COCO.WEIGHT = 1.0
-_C.TRAIN.DATASETS.COCO.NUM_USE = -1
-_C.TRAIN.DATASETS.COCO.FRAME_RANGE = 1
-_C.TRAIN.DATASETS.COCO.FRAME_SCALE = 1
-_C.TRAIN.DATASETS.DET = CN(new_allowed=True)
-_C.TRAIN.DATASETS.DET.TYPE = "pysot"
-_C.TRAIN.DATASETS.DET.ROOT = "training_dataset/det/crop511"
-_C.TRAIN.DATASETS.DET.ANNO = "training_dataset/det/train.json"
-_C.TRAIN.DATASETS.DET.WEIGHT = 1.0
-_C.TRAIN.DATASETS.DET.NUM_USE = -1
-_C.TRAIN.DATASETS.DET.FRAME_RANGE = 1
-_C.TRAIN.DATASETS.DET.FRAME_SCALE = 1
+_C.TRAIN.DATASETS.YOUTUBEBB = _source("pysot", "training_dataset/yt_bb/crop511",
+                                      "training_dataset/yt_bb/train.json", frame_range=3,
+                                      frame_scale=30)
+_C.TRAIN.DATASETS.COCO = _source("pysot", "training_dataset/coco/crop511",
+                                 "training_dataset/coco/train2017.json", frame_range=1)
+_C.TRAIN.DATASETS.DET = _source("pysot", "training_dataset/det/crop511",
+                                "training_dataset/det/train.json", frame_range=1)
 # Still images: ROOT = a folder of images, "skimage" (scikit-image's photos minus those
 # of the RASNetBench benchmark) or "skimage:name,name". Pairs by a known random transform.
-_C.TRAIN.DATASETS.STILL = CN(new_allowed=True)
-_C.TRAIN.DATASETS.STILL.TYPE = "still"
-_C.TRAIN.DATASETS.STILL.ROOT = "skimage"
-_C.TRAIN.DATASETS.STILL.ANNO = ""
-_C.TRAIN.DATASETS.STILL.WEIGHT = 1.0
-_C.TRAIN.DATASETS.STILL.NUM_USE = -1
-_C.TRAIN.DATASETS.STILL.FRAME_RANGE = -1
-_C.TRAIN.DATASETS.STILL.FRAME_SCALE = 1
+_C.TRAIN.DATASETS.STILL = _source("still", "skimage")
 _C.TRAIN.DATASETS.STILL.MIN_SIZE = 0.1        # target side range, fraction of the
 _C.TRAIN.DATASETS.STILL.MAX_SIZE = 0.4        # image's shorter side
 _C.TRAIN.DATASETS.STILL.SCALE = 1.25          # search image zoom in [1/SCALE, SCALE]
@@ -170,14 +144,7 @@ _C.TRAIN.DATASETS.STILL.OCCLUDER = 0.3        # probability of an occluding patc
 _C.TRAIN.DATASETS.STILL.DISTRACTORS = 2       # max recoloured copies of the target
 # Unlabeled videos (files or frame folders): a textured region followed by optical
 # flow, kept only when forward-backward, rigid-motion and correlation checks pass.
-_C.TRAIN.DATASETS.VIDEO = CN(new_allowed=True)
-_C.TRAIN.DATASETS.VIDEO.TYPE = "video"
-_C.TRAIN.DATASETS.VIDEO.ROOT = "training_dataset/videos"
-_C.TRAIN.DATASETS.VIDEO.ANNO = ""
-_C.TRAIN.DATASETS.VIDEO.WEIGHT = 1.0
-_C.TRAIN.DATASETS.VIDEO.NUM_USE = -1
-_C.TRAIN.DATASETS.VIDEO.FRAME_RANGE = -1
-_C.TRAIN.DATASETS.VIDEO.FRAME_SCALE = 1
+_C.TRAIN.DATASETS.VIDEO = _source("video", "training_dataset/videos")
 _C.TRAIN.DATASETS.VIDEO.MIN_SIZE = 0.1        # region side range, fraction of the
 _C.TRAIN.DATASETS.VIDEO.MAX_SIZE = 0.3        # frame's shorter side
 _C.TRAIN.DATASETS.VIDEO.MAX_GAP = 10          # max frame distance followed

@@ -57,6 +57,16 @@ def _table(header, rows, widths):
     return "\n".join(out)
 
 
+def _video_table(result, names, metric_names, cells):
+    """Per-video table: one row per video, `cells(scores)` columns per tracker."""
+    videos = list(result.trackers[names[0]].videos)
+    vw = max(max(len(v) for v in videos) + 2, 12)
+    header = ["Video name"] + [f"{n} {m}" for n in names for m in metric_names]
+    widths = [vw] + [max(len(h) + 2, 9) for h in header[1:]]
+    rows = [[v] + [c for n in names for c in cells(result.trackers[n].videos[v])] for v in videos]
+    return _table(header, rows, widths)
+
+
 def format_ope(result, show_video_level=False):
     names = result.ranking()
     nw = max(max(len(n) for n in names) + 2, 14)
@@ -66,18 +76,8 @@ def format_ope(result, show_video_level=False):
     text = [_table(("Tracker name", "Success", "Norm Precision", "Precision"), rows,
                    (nw, 9, 16, 11))]
     if show_video_level:
-        videos = list(result.trackers[names[0]].videos)
-        vw = max(max(len(v) for v in videos) + 2, 12)
-        header = ["Video name"] + [f"{n} {m}" for n in names for m in ("success", "prec@20")]
-        widths = [vw] + [max(len(h) + 2, 9) for h in header[1:]]
-        rows = []
-        for v in videos:
-            row = [v]
-            for n in names:
-                s = result.trackers[n].videos[v]
-                row += [_f(s.auc, ".3f"), _f(s.precision_20, ".3f")]
-            rows.append(row)
-        text.append(_table(header, rows, widths))
+        text.append(_video_table(result, names, ("success", "prec@20"),
+                                 lambda s: (_f(s.auc, ".3f"), _f(s.precision_20, ".3f"))))
     return "\n\n".join(text)
 
 
@@ -93,18 +93,8 @@ def format_vot(result, show_video_level=False):
     text.append(f"EAO over sequence lengths [{low}, {high}]; robustness = failures per 100 frames; "
                 f"accuracy burn-in 10 frames")
     if show_video_level:
-        videos = list(result.trackers[names[0]].videos)
-        vw = max(max(len(v) for v in videos) + 2, 12)
-        header = ["Video name"] + [f"{n} {m}" for n in names for m in ("Acc", "LN")]
-        widths = [vw] + [max(len(h) + 2, 8) for h in header[1:]]
-        rows = []
-        for v in videos:
-            row = [v]
-            for n in names:
-                s = result.trackers[n].videos[v]
-                row += [_f(s.accuracy, ".3f"), _f(s.failures, ".1f")]
-            rows.append(row)
-        text.append(_table(header, rows, widths))
+        text.append(_video_table(result, names, ("Acc", "LN"),
+                                 lambda s: (_f(s.accuracy, ".3f"), _f(s.failures, ".1f"))))
     return "\n\n".join(text)
 
 
