@@ -26,6 +26,7 @@ run: setup
 
 test: setup
 	bash .ci/check_cuda_compile.sh
+	bash .ci/asan.sh
 	RASNET_REQUIRE_FUSED=1 $(PYTHON) -m pytest -q
 
 bench: setup

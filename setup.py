@@ -76,6 +76,11 @@ def extensions():
 
     sources = sorted(glob.glob("csrc/*.cpp")) + sorted(glob.glob("csrc/cpu/*.cpp"))
     cxx = ["-O3", "-fopenmp", "-fvisibility=hidden"]
+    link = ["-fopenmp"]
+    if os.environ.get("RASNET_SANITIZE", "").lower() == "address":  # AddressSanitizer build
+        print("rasnet_plugin: building with -fsanitize=address (RASNET_SANITIZE=address)")
+        cxx += ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"]
+        link.append("-fsanitize=address")
     define_macros = [("Py_LIMITED_API", "0x03090000")]
     if with_cuda:
         print("rasnet_plugin: building CPU + CUDA kernels (CUDA_HOME=%s)" % cuda_home)
@@ -93,7 +98,7 @@ def extensions():
         include_dirs=[os.path.join(ROOT, "csrc")],
         define_macros=define_macros,
         extra_compile_args=extra,
-        extra_link_args=["-fopenmp"],
+        extra_link_args=link,
         py_limited_api=True,
     )
     build_ext = cpp_extension.BuildExtension.with_options(no_python_abi_suffix=True)

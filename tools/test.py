@@ -344,6 +344,18 @@ def _worker_run(item):
     return run_video(_WORKER["tracker"], video, job)
 
 
+def _remove_stale_temps(folder):
+    """A run killed inside an atomic write leaves its temporary file (.<name>.<random>.tmp)
+    next to the results; a new run removes them before it starts."""
+    for d, _, names in os.walk(folder):
+        for n in names:
+            if n.startswith(".") and n.endswith(".tmp"):
+                try:
+                    os.remove(os.path.join(d, n))
+                except OSError:
+                    pass
+
+
 def _cpu_count():
     try:
         return len(os.sched_getaffinity(0))
@@ -408,6 +420,7 @@ def main(argv=None):
 
     job = {"protocol": protocol, "results": args.results, "dataset": name, "model": model,
            "force": args.force, "vis": vis}
+    _remove_stale_temps(os.path.join(args.results, name, model))
     failed = list(broken)
     for vid, msg in broken:
         _error("video %s: %s" % (vid, msg))

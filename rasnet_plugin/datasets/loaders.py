@@ -10,6 +10,7 @@ Layouts:
   `channels.color=` pattern (else `<seq>/color/` or `<seq>/` itself) + optional `*.tag` files.
 """
 import json
+import math
 import os
 import re
 from collections import Counter
@@ -256,6 +257,15 @@ def _is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _as_float(v):
+    """A JSON number as float; an integer too large for a float becomes +-inf (as 1e999
+    does in JSON text) instead of an OverflowError."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
 def _field(entry, key, types, where, required=True):
     if key not in entry:
         if required:
@@ -293,7 +303,8 @@ def _json_gt(rows, where):
         if len(row) not in (4, 8) or len(row) != len(rows[0]):
             raise DatasetError(f"{where}: gt_rect[{k}] has {len(row)} numbers, expected "
                                f"{len(rows[0]) if len(rows[0]) in (4, 8) else '4 or 8'}")
-    return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+    return np.array([[_as_float(v) for v in row] for row in rows],
+                    dtype=np.float64).reshape(len(rows), -1)
 
 
 def _json_video(name, entry, ds_dir, json_path):
@@ -311,6 +322,7 @@ def _json_video(name, entry, ds_dir, json_path):
         raise DatasetError(f"{where}: {len(rows)} gt_rect rows but {len(names)} img_names")
     if len(init) != 4 or not all(_is_number(v) for v in init):
         raise DatasetError(f"{where}: field 'init_rect' must be 4 numbers, got {init!r}")
+    init = [_as_float(v) for v in init]
     gt = _json_gt(rows, where)
     tags = {}
     for tag in VOT_JSON_TAGS:
@@ -335,6 +347,8 @@ def load_pysot_json(json_path, name=None):
             meta = json.load(f)
     except json.JSONDecodeError as e:
         raise DatasetError(f"{json_path}, line {e.lineno}: invalid JSON ({e.msg})") from None
+    except RecursionError:
+        raise DatasetError(f"{json_path}: invalid JSON (nested too deeply)") from None
     except (OSError, UnicodeDecodeError) as e:
         raise DatasetError(f"{json_path}: cannot read ({e})") from None
     if not isinstance(meta, dict):

@@ -59,6 +59,8 @@ def check_init_rect(rect, where):
     """Return `rect` as 4 floats, or raise DatasetError if it is no usable first box."""
     try:
         vals = [float(v) for v in rect]
+    except OverflowError:  # an int too large for a float
+        raise DatasetError(f"{where}: init box has a value out of range: {rect!r}") from None
     except (TypeError, ValueError):
         raise DatasetError(f"{where}: init box must be 4 numbers, got {rect!r}") from None
     if len(vals) != 4:

@@ -191,6 +191,15 @@ class RASNetTracker:
         """Start tracking the box [x, y, w, h] in the BGR image `img`."""
         img = as_bgr3(img)
         x, y, w, h = _check_box(bbox, img.shape)
+        # the search region over the whole size range the box may take must stay a finite,
+        # positive number of pixels (a 1e200 px box overflows, a 1e-320 px one underflows)
+        ratio = self.instance_size / self.exemplar_size
+        smallest = self._context_size(w * SCALE_RANGE[0], h * SCALE_RANGE[0]) * ratio
+        largest = self._context_size(w * SCALE_RANGE[1], h * SCALE_RANGE[1]) * ratio
+        if not (smallest * self.scale_factors.min() > 0
+                and math.isfinite(largest * self.scale_factors.max())):
+            raise ValueError("init box %r is too %s to track" % ([x, y, w, h], "large" if
+                             w > 1 or h > 1 else "small"))
         self.center = np.array([x + (w - 1) / 2, y + (h - 1) / 2], dtype=np.float64)
         self.size = np.array([w, h], dtype=np.float64)
         self.init_size = self.size.copy()

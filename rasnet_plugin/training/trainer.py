@@ -104,6 +104,33 @@ def atomic_save(obj, path):
             os.remove(tmp)
 
 
+def remove_stale_temps(folder):
+    """Delete the temporary files of `atomic_save` calls that were killed mid-write
+    (`<name>.tmp.<pid>` whose process is gone); returns their names."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        stem, sep, pid = name.rpartition(".tmp.")
+        if not (sep and stem and pid.isdigit()) or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue                      # its writer is still running
+        except PermissionError:
+            continue                      # alive, another user's
+        except (ProcessLookupError, OverflowError, ValueError):
+            pass                          # gone, or no such pid can exist
+        try:
+            os.remove(os.path.join(folder, name))
+            removed.append(name)
+        except OSError:
+            pass
+    return removed
+
+
 def rng_state():
     """Python, numpy, torch (and CUDA) RNG states as tensors (loadable with weights_only)."""
     _, keys, pos, has_gauss, gauss = np.random.get_state()
@@ -248,6 +275,8 @@ class Trainer:
         self.load_skipped = self.train_set.load_skipped + \
             (self.val_set.load_skipped if self.val_set else 0)
 
+        if self.is_main:
+            remove_stale_temps(self.output_dir)
         resumed = self._find_resume(resume) if resume else None
         if resumed:
             self.load_checkpoint(resumed)
