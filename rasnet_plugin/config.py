@@ -177,4 +177,18 @@ def load_config(path, base=None):
         raise ConfigError("%s: %s" % (path, e)) from None
     except Exception as e:  # malformed YAML and the like
         raise ConfigError("%s: cannot read config: %s" % (path, e)) from None
+    _reject_nulls(node, base if base is not None else _C, path)
     return node
+
+
+def _reject_nulls(node, ref, path, prefix=""):
+    # yacs lets `null` replace a value of any type; a typed key set to null would
+    # only fail later, far from the file that caused it
+    for key, value in node.items():
+        if key not in ref:
+            continue
+        if isinstance(value, CN) and isinstance(ref[key], CN):
+            _reject_nulls(value, ref[key], path, prefix + key + ".")
+        elif value is None and ref[key] is not None:
+            raise ConfigError("%s: %s%s is null; expected a %s like the default %r"
+                              % (path, prefix, key, type(ref[key]).__name__, ref[key]))

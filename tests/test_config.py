@@ -29,6 +29,7 @@ def test_shipped_configs_load_and_differ_only_in_attentions():
     ("TRACK:\n  SCALE_NUMM: 3\n", "TRACK.SCALE_NUMM"),          # misspelt key
     ("RASNETT:\n  SE_REDUCTION: 4\n", "RASNETT"),               # unknown node
     ("TRACK:\n  SCALE_STEP: fast\n", "TRACK.SCALE_STEP"),       # wrong type
+    ("TRACK:\n  SCALE_NUM: null\n", "TRACK.SCALE_NUM"),         # null for a typed key
 ])
 def test_bad_key_names_key_and_file(tmp_path, text, key):
     path = write(tmp_path, text)

@@ -252,8 +252,9 @@ def _load_cfg(path):
 def _same_types(node, ref, where=""):
     for k, v in node.items():
         if k in ref and not isinstance(ref[k], dict):
-            # yacs lets `null` replace any value: a documented yacs rule, not checked here
-            ok = (v is None or type(v) is type(ref[k]) or {type(v), type(ref[k])} <= {list, tuple})
+            # load_config rejects `null` for a key whose default is not None
+            ok = (type(v) is type(ref[k]) or {type(v), type(ref[k])} <= {list, tuple}
+                  or (v is None and ref[k] is None))
             assert ok, "%s%s: %r (default %r)" % (where, k, v, ref[k])
         elif k in ref and isinstance(v, dict):
             _same_types(v, ref[k], where + k + ".")
