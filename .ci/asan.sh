@@ -24,7 +24,9 @@ echo "asan: building the extension with -fsanitize=address in $work"
 (cd "$work" && RASNET_SANITIZE=address RASNET_WITH_CUDA=0 "$PY" setup.py -q build_ext --inplace \
    >"$work/build.log" 2>&1) || { cat "$work/build.log"; echo "asan: build FAILED"; exit 1; }
 so=$(ls "$work"/rasnet_plugin/_C*.so)
-if ! nm -D "$so" | grep -q __asan; then
+# (no grep -q: it would exit at the first match and, under pipefail, nm's SIGPIPE
+# would then read as "not instrumented")
+if ! nm -D "$so" | grep __asan >/dev/null; then
   echo "asan: $so is not instrumented (no __asan symbols)"; exit 1
 fi
 echo "asan: built $so in $(( $(date +%s) - start ))s"
