@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from rasnet_plugin.config import REPO_ROOT
+from _images import write_textured_images  # noqa: E402  (tests/ is on sys.path)
 
 TEST_TOOL = os.path.join(REPO_ROOT, "tools", "test.py")
 TRAIN_TOOL = os.path.join(REPO_ROOT, "tools", "train.py")
@@ -157,13 +158,7 @@ def test_test_tool_killed_and_resumed_matches_uninterrupted(tiny_dataset, refere
 def tiny_train(tmp_path_factory):
     """A 2-epoch x 4-step run on 6 small textured still images, a checkpoint every step."""
     root = tmp_path_factory.mktemp("train")
-    imgs = root / "images"
-    imgs.mkdir()
-    for k in range(6):
-        n = np.random.default_rng(k).random((150, 190, 3)).astype(np.float32)
-        n = cv2.GaussianBlur(n, (0, 0), 2.5)
-        n = (255 * (n - n.min()) / (n.max() - n.min())).astype(np.uint8)
-        cv2.imwrite(str(imgs / ("photo%d.jpg" % k)), n)
+    imgs = write_textured_images(root / "images")
     cfg = root / "tiny.yaml"
     cfg.write_text("""
 TRAIN:

@@ -4,13 +4,12 @@ import os
 import subprocess
 import sys
 
-import cv2
-import numpy as np
 import pytest
 import torch
 
 from rasnet_plugin.config import REPO_ROOT, ConfigError
 from rasnet_plugin.training import read_csv
+from _images import write_textured_images  # noqa: E402  (tests/ is on sys.path)
 
 TOOL = os.path.join(REPO_ROOT, "tools", "train.py")
 
@@ -26,13 +25,7 @@ def _tool_module():
 def tiny(tmp_path_factory):
     """A config for a few steps on 6 small textured images plus 2 corrupt ones."""
     root = tmp_path_factory.mktemp("tool")
-    imgs = root / "images"
-    imgs.mkdir()
-    for k in range(6):
-        n = np.random.default_rng(k).random((150, 190, 3)).astype(np.float32)
-        n = cv2.GaussianBlur(n, (0, 0), 2.5)
-        n = (255 * (n - n.min()) / (n.max() - n.min())).astype(np.uint8)
-        cv2.imwrite(str(imgs / ("photo%d.jpg" % k)), n)
+    imgs = write_textured_images(root / "images")
     (imgs / "broken.jpg").write_bytes(b"\xff\xd8 this is not really a jpeg")
     (imgs / "empty.png").write_bytes(b"")
     cfg = root / "tiny.yaml"
