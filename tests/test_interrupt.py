@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from rasnet_plugin.config import REPO_ROOT
-from _images import write_textured_images  # noqa: E402  (tests/ is on sys.path)
+from _images import write_textured_images, write_tiny_train_config  # noqa: E402  (tests/ is on sys.path)
 
 TEST_TOOL = os.path.join(REPO_ROOT, "tools", "test.py")
 TRAIN_TOOL = os.path.join(REPO_ROOT, "tools", "train.py")
@@ -159,22 +159,7 @@ def tiny_train(tmp_path_factory):
     """A 2-epoch x 4-step run on 6 small textured still images, a checkpoint every step."""
     root = tmp_path_factory.mktemp("train")
     imgs = write_textured_images(root / "images")
-    cfg = root / "tiny.yaml"
-    cfg.write_text("""
-TRAIN:
-  EPOCH: 2
-  PAIRS_PER_EPOCH: 8
-  BATCH_SIZE: 2
-  VAL_PAIRS: 2
-  VAL_FRACTION: 0.2
-  NUM_WORKERS: 0
-  CHECKPOINT_INTERVAL: 1
-  LOG_INTERVAL: 1
-  DATASETS:
-    NAMES: [STILL]
-    STILL:
-      ROOT: %s
-""" % imgs)
+    cfg = write_tiny_train_config(root / "tiny.yaml", imgs, pairs_per_epoch=8, num_workers=0)
     return str(cfg)
 
 

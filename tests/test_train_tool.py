@@ -9,7 +9,7 @@ import torch
 
 from rasnet_plugin.config import REPO_ROOT, ConfigError
 from rasnet_plugin.training import read_csv
-from _images import write_textured_images  # noqa: E402  (tests/ is on sys.path)
+from _images import write_textured_images, write_tiny_train_config  # noqa: E402  (tests/ is on sys.path)
 
 TOOL = os.path.join(REPO_ROOT, "tools", "train.py")
 
@@ -28,22 +28,7 @@ def tiny(tmp_path_factory):
     imgs = write_textured_images(root / "images")
     (imgs / "broken.jpg").write_bytes(b"\xff\xd8 this is not really a jpeg")
     (imgs / "empty.png").write_bytes(b"")
-    cfg = root / "tiny.yaml"
-    cfg.write_text("""
-TRAIN:
-  EPOCH: 2
-  PAIRS_PER_EPOCH: 4
-  BATCH_SIZE: 2
-  VAL_PAIRS: 2
-  VAL_FRACTION: 0.2
-  NUM_WORKERS: 1
-  CHECKPOINT_INTERVAL: 1
-  LOG_INTERVAL: 1
-  DATASETS:
-    NAMES: [STILL]
-    STILL:
-      ROOT: %s
-""" % imgs)
+    cfg = write_tiny_train_config(root / "tiny.yaml", imgs, pairs_per_epoch=4, num_workers=1)
     return cfg
 
 

@@ -41,7 +41,7 @@ import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from rasnet_plugin.config import DEFAULT_CONFIG, ConfigError, load_config  # noqa: E402
-from rasnet_plugin.datasets import (BUNDLED_NAME, DatasetError, detect_layout,  # noqa: E402
+from rasnet_plugin.datasets import (BUNDLED_NAME, DatasetError, detect_layout, sequence_names,  # noqa: E402
                                     ensure_bundled, load_dataset)
 from rasnet_plugin.evaluation.results import has_result, save_result  # noqa: E402
 
@@ -127,14 +127,7 @@ def _load_lenient(arg, root):
         is_vot = bool(reset and reset.match(name)) or any(v.gt.shape[1] == 8 for v in videos)
         return name, is_vot, videos, broken
     if kind == "vot":
-        list_path = os.path.join(where, "list.txt")
-        if os.path.isfile(list_path):
-            with open(list_path, encoding="utf-8") as f:
-                names = [ln.strip() for ln in f if ln.strip()]
-        else:
-            names = sorted(e for e in os.listdir(where)
-                           if os.path.isfile(os.path.join(where, e, "groundtruth.txt")))
-        for n in names:
+        for n in sequence_names(where):
             attempt(n, loaders.load_vot_sequence, os.path.join(where, n))
         return os.path.basename(where), True, videos, broken
     if kind == "otb":

@@ -7,8 +7,8 @@
         box = video.init_rect               # [x, y, w, h]
 """
 from .bundled import BUNDLED_NAME, ensure_bundled, export_vot
-from .loaders import detect_layout, load_dataset, read_gt_file
+from .loaders import detect_layout, load_dataset, read_gt_file, sequence_names
 from .video import Dataset, DatasetError, Video, polygons_to_xywh, read_frame
 
 __all__ = ["load_dataset", "Dataset", "Video", "DatasetError", "ensure_bundled", "BUNDLED_NAME",
-           "export_vot", "detect_layout", "read_gt_file", "read_frame", "polygons_to_xywh"]
+           "export_vot", "detect_layout", "read_gt_file", "sequence_names", "read_frame", "polygons_to_xywh"]

@@ -228,21 +228,27 @@ def load_vot_sequence(seq_dir):
     return Video(name, frames, gt, attr=attr, tags=tags, source=gt_path)
 
 
-def load_vot(folder):
-    list_path = os.path.join(folder, "list.txt")
+def sequence_names(folder, list_file=None):
+    """Sequence names of a VOT / GOT-10k style folder: the lines of `list_file`
+    (default `folder/list.txt`) when it exists, else the sub-folders that hold a
+    groundtruth.txt, sorted."""
+    list_path = list_file or os.path.join(folder, "list.txt")
     if os.path.isfile(list_path):
         try:
             with open(list_path, encoding="utf-8") as f:
-                names = [ln.strip() for ln in f if ln.strip()]
+                return [ln.strip() for ln in f if ln.strip()]
         except (OSError, UnicodeDecodeError) as e:
             raise DatasetError(f"{list_path}: cannot read ({e})") from None
-        for n in names:
-            if not os.path.isdir(os.path.join(folder, n)):
-                raise DatasetError(f"{list_path}: sequence {n!r} is listed but "
-                                   f"{os.path.join(folder, n)} is not a folder")
-    else:
-        names = sorted(e for e in os.listdir(folder)
-                       if os.path.isfile(os.path.join(folder, e, "groundtruth.txt")))
+    return sorted(e for e in os.listdir(folder)
+                  if os.path.isfile(os.path.join(folder, e, "groundtruth.txt")))
+
+
+def load_vot(folder):
+    names = sequence_names(folder)
+    for n in names:
+        if not os.path.isdir(os.path.join(folder, n)):
+            raise DatasetError(f"{os.path.join(folder, 'list.txt')}: sequence {n!r} is listed "
+                               f"but {os.path.join(folder, n)} is not a folder")
     videos = [load_vot_sequence(os.path.join(folder, n)) for n in names]
     return _dataset(folder, videos, is_vot=True)
 

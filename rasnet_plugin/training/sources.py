@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from ..config import REPO_ROOT, ConfigError
-from ..datasets import DatasetError, read_frame
+from ..datasets import DatasetError, read_frame, sequence_names
 from .augment import context_size
 from .pairs import RawPair, SampleError, SampleRejected, pick_frame_pair
 
@@ -168,12 +168,7 @@ class GOT10kSource(_TrackSource):
             root = os.path.join(root, "train")
             list_file = os.path.join(root, "list.txt")
         self.root = root
-        if os.path.isfile(list_file):
-            with open(list_file, encoding="utf-8") as f:
-                names = [ln.strip() for ln in f if ln.strip()]
-        else:
-            names = sorted(d for d in os.listdir(root)
-                           if os.path.isfile(os.path.join(root, d, "groundtruth.txt")))
+        names = sequence_names(root, list_file)
         for k in self._select(names):
             track = self._read_sequence(names[k])
             if track is not None:
