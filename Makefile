@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 STAMP = build/.setup-stamp
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench compare clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,9 @@ test: setup
 
 bench: setup
 	$(PYTHON) tools/bench_op.py
+
+compare: setup
+	$(PYTHON) tools/compare.py
 
 clean:
 	rm -rf build rasnet_plugin/_C*.so rasnet_plugin.egg-info

@@ -50,3 +50,47 @@ def test_load_never_touches_the_defaults(tmp_path):
     before = get_default_config().dump()
     load_config(write(tmp_path, "TRACK:\n  SCALE_NUM: 5\n"))
     assert get_default_config().dump() == before
+
+
+def test_base_chain_merges_parent_first_and_resolves_relative(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "parent.yaml").write_text("TRACK:\n  SCALE_NUM: 5\n  LR: 0.3\n")
+    child = tmp_path / "sub" / "child.yaml"
+    child.write_text("_BASE_: ../parent.yaml\nTRACK:\n  LR: 0.4\n")
+    cfg = load_config(str(child))
+    assert (cfg.TRACK.SCALE_NUM, cfg.TRACK.LR) == (5, 0.4)          # the child wins
+    assert cfg.TRACK.SCALE_STEP == get_default_config().TRACK.SCALE_STEP
+
+
+@pytest.mark.parametrize("text,match", [
+    ("_BASE_: missing.yaml\n", "not found"),
+    ("_BASE_: self.yaml\n", "loops back"),
+    ("_BASE_: 3\n", "_BASE_ must be a file name"),
+])
+def test_base_errors_name_the_problem(tmp_path, text, match):
+    path = tmp_path / "self.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_config(str(path))
+
+
+def test_base_child_errors_name_the_child(tmp_path):
+    (tmp_path / "parent.yaml").write_text("TRACK:\n  LR: 0.3\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("_BASE_: parent.yaml\nTRACK:\n  LRR: 0.4\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(str(child))
+    assert "TRACK.LRR" in str(info.value) and "child.yaml" in str(info.value)
+
+
+def test_offline_recipes_differ_only_in_attentions_and_output():
+    rasnet = load_config(os.path.join(EXPERIMENTS, "offline", "rasnet.yaml"))
+    siamfc = load_config(os.path.join(EXPERIMENTS, "offline", "siamfc.yaml"))
+    base = load_config(os.path.join(EXPERIMENTS, "rasnet.yaml"))
+    assert rasnet.TRACK == base.TRACK and rasnet.BACKBONE == base.BACKBONE
+    assert rasnet.RASNET == base.RASNET
+    assert (rasnet.TRAIN.SEARCH_SIZE, rasnet.TRAIN.OUTPUT_SIZE) == (191, 9)
+    assert not siamfc.RASNET.GENERAL_ATTENTION and not siamfc.RASNET.CHANNEL_ATTENTION
+    a, b = rasnet.TRAIN.clone(), siamfc.TRAIN.clone()
+    a.SNAPSHOT_DIR = b.SNAPSHOT_DIR = ""
+    assert a == b                                       # same data, schedule and budget

@@ -645,3 +645,19 @@ def test_bf16_step_on_cpu_and_fp16_needs_cuda(img_dir, tmp_path):
     assert not tr.scaler.is_enabled()
     with pytest.raises(ConfigError, match="fp16 needs CUDA"):
         Trainer(tiny_cfg(img_dir, PRECISION="fp16"), str(tmp_path), device="cpu")
+
+
+def test_smaller_training_search_crop(img_dir, tmp_path):
+    cfg = tiny_cfg(img_dir, SEARCH_SIZE=191, OUTPUT_SIZE=9, VAL_PAIRS=0)
+    tr = Trainer(cfg, str(tmp_path), device="cpu", progress=False)
+    item = tr.train_set[(0, 0)]
+    assert tuple(item["search"].shape[-2:]) == (191, 191)
+    assert tuple(item["template"].shape[-2:]) == (127, 127)
+    batch = _collate([tr.train_set[(0, k)] for k in range(2)])
+    z, x, labels, _, _ = tr._inputs(batch)
+    assert tuple(tr.net(z, x).shape[-2:]) == tuple(labels.shape[-2:]) == (9, 9)
+    assert math.isfinite(tr.train_step(batch))
+    with pytest.raises(ConfigError, match="OUTPUT_SIZE 17 does not match.*191x191"):
+        Trainer(tiny_cfg(img_dir, SEARCH_SIZE=191), str(tmp_path / "b"), device="cpu")
+    with pytest.raises(ConfigError, match="smaller than TRACK.EXEMPLAR_SIZE"):
+        Trainer(tiny_cfg(img_dir, SEARCH_SIZE=100), str(tmp_path / "c"), device="cpu")

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 __all__ = ["context_size", "warp_crop", "channel_mean", "color_jitter", "make_crops",
-           "AugParams"]
+           "AugParams", "train_search_size"]
 
 
 def channel_mean(img):
@@ -76,6 +76,11 @@ def _gray(img):
     return cv2.cvtColor(g, cv2.COLOR_GRAY2BGR)
 
 
+def train_search_size(cfg):
+    """The search crop side used in training (TRAIN.SEARCH_SIZE, 0: TRACK.INSTANCE_SIZE)."""
+    return cfg.TRAIN.SEARCH_SIZE if cfg.TRAIN.SEARCH_SIZE > 0 else cfg.TRACK.INSTANCE_SIZE
+
+
 class AugParams:
     """Crop sizes and augmentation strengths, from a config node (cfg.TRAIN.AUG et al.)."""
 
@@ -88,7 +93,7 @@ class AugParams:
     @classmethod
     def from_cfg(cls, cfg, augment=True):
         a = cfg.TRAIN.AUG
-        kw = dict(exemplar=cfg.TRACK.EXEMPLAR_SIZE, instance=cfg.TRACK.INSTANCE_SIZE,
+        kw = dict(exemplar=cfg.TRACK.EXEMPLAR_SIZE, instance=train_search_size(cfg),
                   context=cfg.TRACK.CONTEXT_AMOUNT)
         if augment:
             kw.update(stretch=a.STRETCH, shift=a.SHIFT, color=a.COLOR, blur=a.BLUR, gray=a.GRAY)

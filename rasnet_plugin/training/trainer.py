@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 
 from ..config import ConfigError
 from ..models import build_model
-from .augment import AugParams
+from .augment import AugParams, train_search_size
 from .curves import CurveLogger
 from .loss import label_maps, pair_losses
 from .pairs import VAL_EPOCH, EpochBatches, PairDataset, omega
@@ -319,10 +319,14 @@ class Trainer:
             raise ConfigError("TRAIN.PRECISION must be fp32, bf16 or fp16, got %r" % t.PRECISION)
         if t.PRECISION.lower() == "fp16" and self.device.type != "cuda":
             raise ConfigError("TRAIN.PRECISION fp16 needs CUDA (GradScaler); use bf16 on the CPU")
-        out = (tr.INSTANCE_SIZE - tr.EXEMPLAR_SIZE) // tr.TOTAL_STRIDE + 1
+        size = train_search_size(self.cfg)
+        if size < tr.EXEMPLAR_SIZE:
+            raise ConfigError("TRAIN.SEARCH_SIZE %d is smaller than TRACK.EXEMPLAR_SIZE %d"
+                              % (size, tr.EXEMPLAR_SIZE))
+        out = (size - tr.EXEMPLAR_SIZE) // tr.TOTAL_STRIDE + 1
         if out != t.OUTPUT_SIZE:
-            raise ConfigError("TRAIN.OUTPUT_SIZE %d does not match the network's %dx%d response"
-                              % (t.OUTPUT_SIZE, out, out))
+            raise ConfigError("TRAIN.OUTPUT_SIZE %d does not match the network's %dx%d response "
+                              "to %dx%d search crops" % (t.OUTPUT_SIZE, out, out, size, size))
         for key in ("EPOCH", "PAIRS_PER_EPOCH", "BATCH_SIZE"):
             if t[key] < 1:
                 raise ConfigError("TRAIN.%s must be >= 1, got %r" % (key, t[key]))

@@ -1,0 +1,95 @@
+"""tools/compare.py: the scores by hand, and a run on a tiny OTB-layout dataset."""
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from _tools import load_tool
+from rasnet_plugin.config import REPO_ROOT
+
+compare = load_tool("compare")
+SIAMFC_CFG = os.path.join(REPO_ROOT, "experiments", "siamfc.yaml")
+
+
+def test_scores_hand_computed():
+    gt = np.array([[0, 0, 10, 10]] * 4, float)
+    boxes = np.array([[50, 50, 10, 10],      # frame 0 is the given box: never scored
+                      [0, 0, 10, 10],        # IoU 1, centre error 0
+                      [5, 0, 10, 10],        # IoU 50 / 150 = 1/3, centre error 5
+                      [100, 100, 10, 10]])   # IoU 0, centre error 141
+    auc, prec = compare.score(gt, boxes)
+    # success(t) = share of frames with IoU > t over t = 0, 0.05, ..., 1:
+    # 2/3 for the 7 thresholds up to 0.3, 1/3 for the 13 from 0.35 to 0.95, 0 at 1
+    assert auc == pytest.approx((7 * 2 / 3 + 13 * 1 / 3) / 21)
+    assert prec == pytest.approx(2 / 3)
+
+
+def test_parse_tracker():
+    assert compare.parse_tracker("csrt") == ("csrt", None, None)
+    assert compare.parse_tracker("rasnet")[1].endswith("rasnet.yaml")
+    assert compare.parse_tracker("m=a.yaml,b.pth") == ("m", "a.yaml", "b.pth")
+    assert compare.parse_tracker("m=a.yaml") == ("m", "a.yaml", None)
+    for bad in ("nope", "=a.yaml", "m="):
+        with pytest.raises(ValueError, match="--tracker"):
+            compare.parse_tracker(bad)
+
+
+def make_otb(root, n=8):
+    """One OTB sequence: a textured square moving over a smooth background."""
+    rng = np.random.default_rng(0)
+    bg = cv2.GaussianBlur(rng.random((120, 160, 3)).astype(np.float32), (0, 0), 6)
+    bg = (255 * (bg - bg.min()) / np.ptp(bg)).astype(np.uint8)
+    obj = rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)
+    seq = root / "OTBtiny" / "Square"
+    (seq / "img").mkdir(parents=True)
+    gt = []
+    for k in range(n):
+        x, y = 40 + 3 * k, 50 + k
+        img = bg.copy()
+        img[y:y + 24, x:x + 24] = obj
+        cv2.imwrite(str(seq / "img" / ("%04d.jpg" % (k + 1))), img)
+        gt.append("%d\t%d\t24\t24" % (x, y))
+    (seq / "groundtruth_rect.txt").write_text("\n".join(gt) + "\n")
+    return str(root / "OTBtiny")
+
+
+def test_compare_runs_resumes_and_reports(tmp_path, capsys, monkeypatch):
+    data, res = make_otb(tmp_path), str(tmp_path / "res")
+    argv = ["--dataset", data, "--results", res, "--threads", "1",
+            "--tracker", "csrt", "mine=%s" % SIAMFC_CFG]
+    assert compare.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "| tracker | OTBtiny AUC / P@20 / fps |" in out
+    table = json.loads(open(os.path.join(res, "compare.json")).read())
+    assert sorted(table) == ["csrt", "mine"]
+    for name in table:
+        row = table[name]["OTBtiny"]
+        assert row["videos"]["Square"]["frames"] == 8 and row["fps"] > 0
+        assert 0 <= row["auc"] <= 1 and 0 <= row["precision"] <= 1
+        boxes = os.path.join(res, "OTBtiny", name, "Square", "Square_001.txt")
+        assert len(open(boxes).read().splitlines()) == 8
+    assert table["csrt"]["OTBtiny"]["auc"] > 0.5      # an easy sequence for CSRT
+
+    # a rerun reuses the results: no tracker is built, the table is the same
+    def no_build(*_):
+        raise AssertionError("rebuilt a tracker although its results exist")
+    monkeypatch.setattr(compare, "make_tracker", no_build)
+    assert compare.main(argv) == 0
+    assert json.loads(open(os.path.join(res, "compare.json")).read()) == table
+    with pytest.raises(AssertionError, match="rebuilt"):
+        compare.main(argv + ["--force"])
+
+
+def test_compare_bad_input_is_named_and_others_still_run(tmp_path, capsys):
+    data, res = make_otb(tmp_path, n=4), str(tmp_path / "res")
+    assert compare.main(["--dataset", data, "--tracker", "nope"]) == 1
+    assert "'nope'" in capsys.readouterr().err
+    assert compare.main(["--dataset", str(tmp_path / "none"), "--tracker", "csrt"]) == 1
+    capsys.readouterr()
+    argv = ["--dataset", data, "--results", res, "--threads", "1",
+            "--tracker", "gone=%s,%s" % (SIAMFC_CFG, tmp_path / "absent.pth"), "csrt"]
+    assert compare.main(argv) == 1
+    captured = capsys.readouterr()
+    assert "absent.pth" in captured.err and "| csrt |" in captured.out
