@@ -16,9 +16,12 @@ from .models import build_model
 from .tracker.siamese import RASNetTracker
 
 __all__ = ["build_tracker", "load_checkpoint", "resolve_device", "extract_state_dict",
-           "BUNDLED_WEIGHTS"]
+           "bundled_weights", "BUNDLED_DIR", "BUNDLED_WEIGHTS", "BUNDLED_ABLATION"]
 
-BUNDLED_WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights", "rasnet.pth")
+BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+# trained offline by experiments/offline/{rasnet,siamfc}.yaml (README, "Shipped weights")
+BUNDLED_WEIGHTS = os.path.join(BUNDLED_DIR, "rasnet.pth")    # experiments/rasnet.yaml
+BUNDLED_ABLATION = os.path.join(BUNDLED_DIR, "siamfc.pth")   # experiments/siamfc.yaml
 
 
 def _names(keys, limit=5):
@@ -103,6 +106,23 @@ def load_checkpoint(model, path):
     return model
 
 
+def _signature(state):
+    return {k: tuple(v.shape) for k, v in state.items() if not k.endswith("num_batches_tracked")}
+
+
+def bundled_weights(model):
+    """The shipped weights file whose tensors fit `model` (names and shapes), or None.
+
+    RASNet's config gets rasnet.pth, the attention-free ablation siamfc.pth; a network
+    neither fits (other switches, another backbone) gets None.
+    """
+    own = _signature(model.state_dict())
+    for path in (BUNDLED_WEIGHTS, BUNDLED_ABLATION):
+        if os.path.isfile(path) and _signature(extract_state_dict(_torch_load(path), path)) == own:
+            return path
+    return None
+
+
 def resolve_device(device=None, cfg=None):
     """`device` as a torch.device; default: cuda if cfg.CUDA and CUDA is available, else cpu."""
     if device is not None and str(device) != "":
@@ -118,23 +138,25 @@ def build_tracker(config=None, snapshot=None, device=None):
     """A ready RASNetTracker.
 
     config: a YAML path or a config node (default experiments/rasnet.yaml);
-    snapshot: a checkpoint path (default: rasnet_plugin/weights/rasnet.pth if it exists,
-    else the model keeps its random initialisation, with a warning; the random init is
-    seeded with cfg.TRAIN.SEED, so untrained runs are reproducible);
+    snapshot: a checkpoint path (default: the shipped weights that fit the config's network,
+    `bundled_weights`: rasnet.pth for RASNet, siamfc.pth for the ablation; else the model
+    keeps its random initialisation, with a warning; the random init is seeded with
+    cfg.TRAIN.SEED, so untrained runs are reproducible);
     device: "cpu", "cuda", "cuda:1", ... (default: cuda when cfg.CUDA and available).
     """
     if config is None:
         config = DEFAULT_CONFIG
     cfg = load_config(os.fspath(config)) if isinstance(config, (str, os.PathLike)) else config
-    if snapshot in (None, "") and os.path.isfile(BUNDLED_WEIGHTS):
-        snapshot = BUNDLED_WEIGHTS
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(cfg.TRAIN.SEED) if "TRAIN" in cfg else 0)
         model = build_model(cfg)
     if snapshot in (None, ""):
-        warnings.warn("rasnet_plugin: no snapshot given and no bundled weights at %s: running "
-                      "UNTRAINED weights (random initialisation); results are meaningless "
-                      "for accuracy" % BUNDLED_WEIGHTS, UserWarning, stacklevel=2)
+        snapshot = bundled_weights(model)
+    if snapshot in (None, ""):
+        warnings.warn("rasnet_plugin: no snapshot given and no bundled weights in %s fit this "
+                      "config's network: running UNTRAINED weights (random initialisation); "
+                      "results are meaningless for accuracy" % BUNDLED_DIR, UserWarning,
+                      stacklevel=2)
     else:
         load_checkpoint(model, snapshot)
     return RASNetTracker(model, cfg, device=resolve_device(device, cfg))

@@ -382,6 +382,7 @@ def test_pytracking_parameters_object():
 @pytest.fixture
 def no_bundled_weights(monkeypatch, tmp_path):
     monkeypatch.setattr(api, "BUNDLED_WEIGHTS", str(tmp_path / "absent.pth"))
+    monkeypatch.setattr(api, "BUNDLED_ABLATION", str(tmp_path / "absent_ablation.pth"))
 
 
 def test_build_tracker_defaults_warn_untrained(no_bundled_weights):
