@@ -93,3 +93,14 @@ def test_compare_bad_input_is_named_and_others_still_run(tmp_path, capsys):
     assert compare.main(argv) == 1
     captured = capsys.readouterr()
     assert "absent.pth" in captured.err and "| csrt |" in captured.out
+
+
+def test_summary_merges_runs_on_other_datasets(tmp_path):
+    path = str(tmp_path / "compare.json")
+    compare.save_table(path, {"a": {"D1": {"auc": 0.5}}})
+    compare.save_table(path, {"a": {"D2": {"auc": 0.6}}, "b": {"D2": {"auc": 0.7}}})
+    assert json.loads(open(path).read()) == {"a": {"D1": {"auc": 0.5}, "D2": {"auc": 0.6}},
+                                             "b": {"D2": {"auc": 0.7}}}
+    open(path, "w").write("{broken")
+    compare.save_table(path, {"c": {"D": {"auc": 0.1}}})
+    assert json.loads(open(path).read()) == {"c": {"D": {"auc": 0.1}}}

@@ -21,7 +21,7 @@ of init + track (decoding excluded). A dataset's figure is the mean over its seq
 
 Results go to <results>/<DATASET>/<tracker>/<video>/<video>_001.txt (+ _time.txt),
 written atomically per video; existing ones are reused unless --force, so a killed run
-resumes. The table is printed as Markdown and saved as <results>/compare.json.
+resumes. The table is printed as Markdown and merged into <results>/compare.json.
 """
 import argparse
 import json
@@ -165,6 +165,20 @@ def markdown(table, dataset_names):
     return "\n".join(lines)
 
 
+def save_table(path, table):
+    """Merge `table` into the JSON at `path` (runs on other datasets keep their rows)."""
+    merged = {}
+    if os.path.isfile(path):
+        try:
+            with open(path) as f:
+                merged = json.load(f)
+        except ValueError:
+            merged = {}     # a damaged summary is rebuilt from this run
+    for name, per_ds in table.items():
+        merged.setdefault(name, {}).update(per_ds)
+    R.atomic_write_text(path, json.dumps(merged, indent=1, sort_keys=True) + "\n")
+
+
 def default_datasets():
     shared = [os.path.join(SHARED, d) for d in ("VOT-dev", "OTB-dev")]
     if all(os.path.isdir(p) for p in shared):
@@ -216,8 +230,7 @@ def main(argv=None):
     if table:
         print()
         print(markdown(table, names))
-        R.atomic_write_text(os.path.join(args.results, "compare.json"),
-                            json.dumps(table, indent=1, sort_keys=True) + "\n")
+        save_table(os.path.join(args.results, "compare.json"), table)
     return 1 if failed else 0
 
 

@@ -1,0 +1,70 @@
+"""The shipped weights: small, tensor-only, the defaults of build_tracker, and they track
+real video (../shared/data, when present) far better than the untrained network."""
+import os
+import warnings
+
+import pytest
+import torch
+
+import rasnet_plugin
+from rasnet_plugin import api
+from rasnet_plugin.config import REPO_ROOT, load_config
+from rasnet_plugin.datasets import load_dataset
+from rasnet_plugin.models import build_model
+
+from _tools import load_tool
+
+SHIPPED = {"rasnet.yaml": api.BUNDLED_WEIGHTS, "siamfc.yaml": api.BUNDLED_ABLATION}
+SHARED = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
+# measured with tools/compare.py: RASNet 0.771 / 1.000 on Crossing (README)
+REAL_CHECK, AUC_FLOOR, PREC_FLOOR = ("OTB-dev", "Crossing"), 0.65, 0.9
+needs_shared = pytest.mark.skipif(not os.path.isdir(SHARED), reason="../shared/data absent")
+
+
+def cfg_of(name):
+    return load_config(os.path.join(REPO_ROOT, "experiments", name))
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_file_is_small_tensor_only_and_finite(name):
+    path = SHIPPED[name]
+    assert os.path.getsize(path) < 20 * 2 ** 20
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)   # no code in it
+    state = api.extract_state_dict(ckpt, path)
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+    assert "TRAIN" in ckpt["cfg"]                                    # the recipe travels along
+    model = api.load_checkpoint(build_model(cfg_of(name)), path)
+    # trained, not the seeded initialisation: the adjust gain moved away from its init
+    assert model.adjust.weight.item() != pytest.approx(cfg_of(name).RASNET.ADJUST_GAIN_INIT)
+
+
+def test_defaults_pick_the_weights_that_fit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)          # no "UNTRAINED" warning
+        for name, path in SHIPPED.items():
+            assert api.bundled_weights(build_model(cfg_of(name))) == path
+            tracker = rasnet_plugin.build_tracker(os.path.join(REPO_ROOT, "experiments", name),
+                                                  device="cpu")
+            shipped = api.extract_state_dict(torch.load(path, weights_only=True))
+            assert torch.equal(tracker.model.adjust.weight, shipped["adjust.weight"])
+    cfg = cfg_of("rasnet.yaml")
+    cfg.RASNET.RESIDUAL_ATTENTION = False                      # a network neither fits
+    assert api.bundled_weights(build_model(cfg)) is None
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        rasnet_plugin.build_tracker(cfg, device="cpu")
+
+
+@needs_shared
+def test_shipped_rasnet_tracks_real_video(monkeypatch, tmp_path):
+    """Shipped vs untrained RASNet, one pass over a real sequence (tools/compare.py's
+    protocol); floors set well under the measured figures (README, "Shipped weights")."""
+    compare = load_tool("compare")
+    video = load_dataset(os.path.join(SHARED, REAL_CHECK[0]))[REAL_CHECK[1]]
+    trained = rasnet_plugin.build_tracker(device="cpu")
+    monkeypatch.setattr(api, "BUNDLED_WEIGHTS", str(tmp_path / "none.pth"))
+    with pytest.warns(UserWarning, match="UNTRAINED"):
+        untrained = rasnet_plugin.build_tracker(device="cpu")
+    auc_t, prec_t = compare.score(video.gt_xywh(), compare.run_video(trained, video)[0])
+    auc_u, _ = compare.score(video.gt_xywh(), compare.run_video(untrained, video)[0])
+    assert auc_t > AUC_FLOOR and prec_t > PREC_FLOOR, (auc_t, prec_t)
+    assert auc_t > auc_u + 0.1, (auc_t, auc_u)
