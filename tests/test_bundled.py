@@ -10,16 +10,11 @@ import pytest
 
 from rasnet_plugin.datasets import (BUNDLED_NAME, DatasetError, bundled, ensure_bundled,
                                     export_vot, load_dataset)
+from _files import read_tree  # noqa: E402  (tests/ is on sys.path)
 
 
 def _hashes(folder):
-    out = {}
-    for dirpath, _, files in os.walk(folder):
-        for f in files:
-            path = os.path.join(dirpath, f)
-            with open(path, "rb") as fh:
-                out[os.path.relpath(path, folder)] = hashlib.sha256(fh.read()).hexdigest()
-    return out
+    return {k: hashlib.sha256(v).hexdigest() for k, v in read_tree(folder).items()}
 
 
 @pytest.fixture(scope="module")

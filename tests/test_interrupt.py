@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from rasnet_plugin.config import REPO_ROOT
+from _files import read_tree  # noqa: E402  (tests/ is on sys.path)
 from _images import write_textured_images, write_tiny_train_config  # noqa: E402  (tests/ is on sys.path)
 
 TEST_TOOL = os.path.join(REPO_ROOT, "tools", "test.py")
@@ -66,19 +67,8 @@ def _kill_when(proc, ready, delay, timeout=300):
     return alive
 
 
-def _tree(folder):
-    """{relative path: bytes} of every file under folder."""
-    files = {}
-    for d, _, names in os.walk(folder):
-        for n in names:
-            p = os.path.join(d, n)
-            with open(p, "rb") as f:
-                files[os.path.relpath(p, folder)] = f.read()
-    return files
-
-
 def _no_temp_files(folder):
-    for rel in _tree(folder):
+    for rel in read_tree(folder):
         name = os.path.basename(rel)
         assert not name.startswith(".") and ".tmp" not in name, rel
 
@@ -117,7 +107,7 @@ def reference_results(tiny_dataset, tmp_path_factory):
     res = str(tmp_path_factory.mktemp("reference") / "results")
     _run([TEST_TOOL, "--dataset", "TinyOPE", "--dataset-root", tiny_dataset, "--results", res],
          cwd=tiny_dataset)
-    files = _tree(res)
+    files = read_tree(res)
     assert len(files) == N_VIDEOS
     return files
 
@@ -139,7 +129,7 @@ def test_test_tool_killed_and_resumed_matches_uninterrupted(tiny_dataset, refere
     interrupted = _kill_when(proc, first_result, rnd.uniform(0.0, 1.5))
     done = [n for n in os.listdir(out_dir) if not n.startswith(".")]
     assert interrupted and len(done) < N_VIDEOS, "the run was not interrupted: %s" % done
-    for name, data in _tree(res).items():   # what survived the kill is complete
+    for name, data in read_tree(res).items():   # what survived the kill is complete
         if not os.path.basename(name).startswith("."):
             assert data == reference_results[name], name
     # a kill inside a write leaves the writer's temporary file: plant one, as it would be
@@ -148,7 +138,7 @@ def test_test_tool_killed_and_resumed_matches_uninterrupted(tiny_dataset, refere
 
     out = _run(args, tiny_dataset)
     assert "(skip)" in out                   # finished videos are not tracked again
-    assert _tree(res) == reference_results   # byte-identical, nothing else left
+    assert read_tree(res) == reference_results   # byte-identical, nothing else left
     _no_temp_files(res)
 
 
