@@ -24,13 +24,26 @@ _C.CUDA = True
 
 # ------------------------------------------------------------------ backbone
 _C.BACKBONE = CN()
-# "alexnet": SiamFC's AlexNet (grouped conv2/4/5, BN after every conv but the last).
+# "alexnet": SiamFC's AlexNet (grouped conv2/4/5, BN after every conv but the last);
+# "mobilenetv2": PySOT's stride-8 MobileNetV2 trunk, 96 channels (models/mobilenet.py).
 _C.BACKBONE.TYPE = "alexnet"
 _C.BACKBONE.KWARGS = CN(new_allowed=True)
+# Checkpoint the trunk starts from when training (a file, or <package>/<file> of an
+# installed package, models/model_load.py); "" trains it from scratch.
 _C.BACKBONE.PRETRAINED = ""
+# Trunk layers that train (PySOT's semantics): all of the trunk is frozen (BatchNorm
+# statistics included) until epoch TRAIN_EPOCH (0-based), then these layers train at
+# lr * LAYERS_LR; layers not named here stay frozen for the whole run.
 _C.BACKBONE.TRAIN_LAYERS = ["conv1", "conv2", "conv3", "conv4", "conv5"]
 _C.BACKBONE.LAYERS_LR = 1.0
 _C.BACKBONE.TRAIN_EPOCH = 0
+
+# ------------------------------------------------------------------ neck (PySOT's ADJUST)
+_C.ADJUST = CN()
+_C.ADJUST.ADJUST = False              # no neck: the trunk's features go to the head as is
+_C.ADJUST.OUT_CHANNELS = 0            # 1x1 conv + BN to this many channels; 0: none
+_C.ADJUST.TEMPLATE_CROP = 0           # centre crop of the template features; 0: none
+_C.ADJUST.ZERO_MEAN = False           # subtract each template channel's spatial mean
 
 # ------------------------------------------------------------------ RASNet head
 _C.RASNET = CN()
@@ -77,6 +90,9 @@ _C.TRAIN.OUTPUT_SIZE = 17
 _C.TRAIN.SEARCH_SIZE = 0
 _C.TRAIN.NUM_WORKERS = 2
 _C.TRAIN.SNAPSHOT_DIR = "snapshot"
+# A whole-model checkpoint (e.g. an earlier stage's model_final.pth) the run starts from
+# (PySOT's key); its training-video list is carried over into this run's checkpoints.
+_C.TRAIN.PRETRAINED = ""
 _C.TRAIN.SEED = 0
 # lr multiplier of the adjust gain (adjust.weight).  Its gradient is the raw correlation
 # (~1e2), so it trains in its own group at lr * scale, the same as plain SGD on the

@@ -293,8 +293,12 @@ def test_exemplar_size_sets_general_map_and_guards_hourglass():
     model = _model(cfg)
     assert model.general_attention.weight.shape == (1, 1, 7, 7)
     assert model(_images(1, 135, 0), _images(1, 255, 1)).shape == (1, 1, 16, 16)
-    cfg.RASNET.RESIDUAL_ATTENTION = True
-    with pytest.raises(ValueError, match=r"TRACK\.EXEMPLAR_SIZE"):
+    cfg.RASNET.RESIDUAL_ATTENTION = True     # the hourglass fits any size from 5x5 on
+    model = _model(cfg)
+    assert model.residual_attention(torch.zeros(1, 256, 7, 7)).shape == (1, 1, 7, 7)
+    assert model(_images(1, 135, 0), _images(1, 255, 1)).shape == (1, 1, 16, 16)
+    cfg.TRACK.EXEMPLAR_SIZE = 111  # 4x4 template features: too small for the hourglass
+    with pytest.raises(ValueError, match=r"TRACK\.EXEMPLAR_SIZE 111.*at least 5x5"):
         build_model(cfg)
 
 

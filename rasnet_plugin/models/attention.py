@@ -22,19 +22,27 @@ class GeneralAttention(nn.Module):
 
 
 class ResidualAttention(nn.Module):
-    """Target-specific spatial map: an hourglass 6 -> 4 -> 2 -> 1 -> 2 -> 4 -> 6
-    on the template features, one output channel, no output activation."""
+    """Target-specific spatial map: an hourglass on the s x s template features,
+    s -> s-2 -> s-4 -> 1 -> s-4 -> s-2 -> s (3x3, 3x3, then a (s-4) x (s-4) convolution
+    down to one cell, mirrored by transposed convolutions; for the paper's 6x6:
+    6 -> 4 -> 2 -> 1 -> 2 -> 4 -> 6), one output channel, no output activation.
+    Needs s >= 5."""
 
-    def __init__(self, in_channels=256, width=64, out_std=1e-3):
+    def __init__(self, in_channels=256, width=64, out_std=1e-3, size=6):
         super().__init__()
+        if size < 5:
+            raise ValueError("ResidualAttention: template features must be at least 5x5, "
+                             "got %dx%d" % (size, size))
+        self.size = size
+        k = size - 4
         self.encoder = nn.Sequential(
-            nn.Conv2d(in_channels, width, 3), nn.ReLU(inplace=True),   # 6 -> 4
-            nn.Conv2d(width, width, 3), nn.ReLU(inplace=True),         # 4 -> 2
-            nn.Conv2d(width, width, 2), nn.ReLU(inplace=True))         # 2 -> 1
+            nn.Conv2d(in_channels, width, 3), nn.ReLU(inplace=True),   # s -> s-2
+            nn.Conv2d(width, width, 3), nn.ReLU(inplace=True),         # s-2 -> s-4
+            nn.Conv2d(width, width, k), nn.ReLU(inplace=True))         # s-4 -> 1
         self.decoder = nn.Sequential(
-            nn.ConvTranspose2d(width, width, 2), nn.ReLU(inplace=True),  # 1 -> 2
-            nn.ConvTranspose2d(width, width, 3), nn.ReLU(inplace=True),  # 2 -> 4
-            nn.ConvTranspose2d(width, 1, 3))                             # 4 -> 6
+            nn.ConvTranspose2d(width, width, k), nn.ReLU(inplace=True),  # 1 -> s-4
+            nn.ConvTranspose2d(width, width, 3), nn.ReLU(inplace=True),  # s-4 -> s-2
+            nn.ConvTranspose2d(width, 1, 3))                             # s-2 -> s
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
@@ -44,9 +52,9 @@ class ResidualAttention(nn.Module):
         nn.init.normal_(self.decoder[-1].weight, std=out_std)
 
     def forward(self, zf):
-        if zf.shape[-2:] != (6, 6):
-            raise ValueError("ResidualAttention: expects 6x6 template features, got %dx%d"
-                             % tuple(zf.shape[-2:]))
+        if zf.shape[-2:] != (self.size, self.size):
+            raise ValueError("ResidualAttention: expects %dx%d template features, got %dx%d"
+                             % (self.size, self.size, *zf.shape[-2:]))
         return self.decoder(self.encoder(zf))
 
 

@@ -5,10 +5,12 @@ import torch.nn as nn
 from .. import ops
 from .attention import ChannelAttention, GeneralAttention, ResidualAttention
 from .backbone import AlexNet, fold_batchnorm
+from .mobilenet import MobileNetV2
 
-__all__ = ["RASNet", "build_model", "BACKBONES", "SPATIAL_SQUASHES"]
+__all__ = ["RASNet", "Neck", "build_model", "BACKBONES", "SPATIAL_SQUASHES"]
 
-BACKBONES = {"alexnet": AlexNet}
+# cfg.BACKBONE.TYPE -> trunk class (PySOT's names)
+BACKBONES = {"alexnet": AlexNet, "mobilenetv2": MobileNetV2}
 SPATIAL_SQUASHES = ("none", "sigmoid")
 
 
@@ -20,6 +22,39 @@ def _op_dtype(t):
     return t.dtype
 
 
+class Neck(nn.Module):
+    """cfg.ADJUST (PySOT's AdjustLayer, plus SiamFC-style template centring):
+    an optional 1x1 convolution + BN on both branches; on the template only, a centre
+    crop to `template_crop` cells and/or subtracting each channel's spatial mean.
+
+    The crop keeps the template on the target (a padded trunk's 16x16 template map at
+    stride 8 covers 127 px, the target about half of that); the zero mean stops the
+    correlation from rewarding bright background (the sum of the search features).
+    """
+
+    def __init__(self, in_channels, out_channels=0, template_crop=0, zero_mean=False):
+        super().__init__()
+        self.conv = None
+        if out_channels:
+            self.conv = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False),
+                                      nn.BatchNorm2d(out_channels))
+        self.out_channels = out_channels or in_channels
+        self.template_crop = int(template_crop)
+        self.zero_mean = bool(zero_mean)
+
+    def forward(self, x):
+        return x if self.conv is None else self.conv(x)
+
+    def template(self, zf):
+        c = self.template_crop
+        if c and c < zf.shape[-1]:
+            top, left = (zf.shape[-2] - c) // 2, (zf.shape[-1] - c) // 2
+            zf = zf[:, :, top:top + c, left:left + c]
+        if self.zero_mean:
+            zf = zf - zf.mean(dim=(2, 3), keepdim=True)
+        return zf
+
+
 class RASNet(nn.Module):
     """Siamese tracker with general, residual and channel attention on the template.
 
@@ -28,12 +63,14 @@ class RASNet(nn.Module):
     """
 
     def __init__(self, backbone, general=None, residual=None, channel=None,
-                 spatial_squash="none", adjust_gain=1e-3):
+                 spatial_squash="none", adjust_gain=1e-3, neck=None):
         super().__init__()
         if spatial_squash not in SPATIAL_SQUASHES:
             raise ValueError("RASNET.SPATIAL_SQUASH must be one of %s, got %r"
                              % (SPATIAL_SQUASHES, spatial_squash))
         self.backbone = backbone
+        self.neck = neck
+        self._response_margin = 0   # set with each template (see _template_features)
         self.general_attention = general
         self.residual_attention = residual
         self.channel_attention = channel
@@ -72,7 +109,21 @@ class RASNet(nn.Module):
         # channels-last backbone) are its fast path, so keep what we are given
         dtype = _op_dtype(xf)
         zf, xf, spatial, channel = (t.to(dtype) for t in (zf, xf, spatial, channel))
-        return self._adjust(ops.attention_xcorr(zf, xf, spatial, channel))
+        corr = ops.attention_xcorr(zf, xf, spatial, channel)
+        m = self._response_margin
+        if m:  # a cropped template: keep the positions the uncropped one would have
+            corr = corr[:, :, m:corr.shape[-2] - m, m:corr.shape[-1] - m]
+        return self._adjust(corr)
+
+    def _template_features(self, zf):
+        """Template branch after the trunk (and the neck): cropped/centred as cfg.ADJUST
+        says; remembers the crop margin for the response."""
+        if self.neck is None:
+            self._response_margin = 0
+            return zf
+        out = self.neck.template(zf)
+        self._response_margin = (zf.shape[-1] - out.shape[-1]) // 2
+        return out
 
     def _adjust(self, corr):
         # a 17x17 map costs nothing: score it at the parameters' precision even
@@ -81,10 +132,15 @@ class RASNet(nn.Module):
             return self.adjust(corr.to(self.adjust.weight.dtype))
 
     # ------------------------------------------------------------ training
+    def embed(self, x):
+        """Trunk, then neck (training path; tracking uses `features`)."""
+        x = self.backbone(x)
+        return x if self.neck is None else self.neck(x)
+
     def forward(self, z, x):
         """z (B,3,127,127), x (B,3,255,255) -> response (B,1,17,17)."""
-        zf = self.backbone(z)
-        xf = self.backbone(x)
+        zf = self._template_features(self.embed(z))
+        xf = self.embed(x)
         spatial, channel = self.attentions(zf)
         return self._respond(zf, xf, spatial, channel)
 
@@ -94,7 +150,8 @@ class RASNet(nn.Module):
         convolutions; template() and track() use it until the model is trained,
         reloaded or released.  The tracker calls this at every init, so it
         always reflects the current weights.  Not part of the state_dict."""
-        self.__dict__["_inference_backbone"] = fold_batchnorm(self.backbone)
+        trunk = self.backbone if self.neck is None else nn.Sequential(self.backbone, self.neck)
+        self.__dict__["_inference_backbone"] = fold_batchnorm(trunk)
 
     def release_inference(self):
         self.__dict__["_inference_backbone"] = None
@@ -108,11 +165,11 @@ class RASNet(nn.Module):
         return super().load_state_dict(*args, **kwargs)
 
     def features(self, x):
-        """Backbone features (the BN-folded copy after prepare_inference)."""
+        """Trunk + neck features (the BN-folded copy after prepare_inference)."""
         folded = self.__dict__.get("_inference_backbone")
         if folded is not None and not self.training:
             return folded(x)
-        return self.backbone(x)
+        return self.embed(x)
 
     def template(self, z):
         """Compute the template features and attentions once per sequence.
@@ -120,7 +177,7 @@ class RASNet(nn.Module):
         z: (1,3,127,127), or (B,...) to track B targets with B-crop searches.
         Cached as plain attributes: not in the state_dict, not moved by .to().
         """
-        zf = self.features(z)
+        zf = self._template_features(self.features(z))
         spatial, channel = self.attentions(zf)
         self.zf, self.spatial, self.channel = zf, spatial, channel
         self._cast = {}
@@ -167,8 +224,17 @@ def build_model(cfg=None):
         raise ValueError("BACKBONE.TYPE: unknown backbone %r (known: %s)"
                          % (name, ", ".join(sorted(BACKBONES))))
     backbone = BACKBONES[name](**dict(cfg.BACKBONE.KWARGS))
-    channels = backbone.out_channels
-    size = backbone.feature_size(cfg.TRACK.EXEMPLAR_SIZE)
+    full = backbone.feature_size(cfg.TRACK.EXEMPLAR_SIZE)
+    a = cfg.ADJUST
+    neck = None
+    if a.ADJUST:
+        if a.TEMPLATE_CROP < 0 or a.TEMPLATE_CROP > full or (full - a.TEMPLATE_CROP) % 2:
+            raise ValueError("ADJUST.TEMPLATE_CROP must be 0 (none) or a size <= the %dx%d "
+                             "template features with an even margin, got %d"
+                             % (full, full, a.TEMPLATE_CROP))
+        neck = Neck(backbone.out_channels, a.OUT_CHANNELS, a.TEMPLATE_CROP, a.ZERO_MEAN)
+    channels = neck.out_channels if neck is not None else backbone.out_channels
+    size = neck.template_crop if neck is not None and neck.template_crop else full
 
     r = cfg.RASNET
     if r.SPATIAL_SQUASH not in SPATIAL_SQUASHES:
@@ -176,14 +242,15 @@ def build_model(cfg=None):
                          % (SPATIAL_SQUASHES, r.SPATIAL_SQUASH))
     if not 1 <= r.SE_REDUCTION <= channels:
         raise ValueError("RASNET.SE_REDUCTION must be in 1..%d, got %r" % (channels, r.SE_REDUCTION))
-    if r.RESIDUAL_ATTENTION and size != 6:
+    if r.RESIDUAL_ATTENTION and size < 5:
         raise ValueError("TRACK.EXEMPLAR_SIZE %d gives %dx%d template features; the residual "
-                         "attention's hourglass needs 6x6 (EXEMPLAR_SIZE 127)"
+                         "attention's hourglass needs at least 5x5"
                          % (cfg.TRACK.EXEMPLAR_SIZE, size, size))
     return RASNet(
         backbone,
         general=GeneralAttention(size) if r.GENERAL_ATTENTION else None,
-        residual=ResidualAttention(channels) if r.RESIDUAL_ATTENTION else None,
+        residual=ResidualAttention(channels, size=size) if r.RESIDUAL_ATTENTION else None,
         channel=ChannelAttention(channels, r.SE_REDUCTION) if r.CHANNEL_ATTENTION else None,
         spatial_squash=r.SPATIAL_SQUASH,
-        adjust_gain=r.ADJUST_GAIN_INIT)
+        adjust_gain=r.ADJUST_GAIN_INIT,
+        neck=neck)
