@@ -5,6 +5,7 @@
     tracker = rasnet_plugin.build_tracker("my.yaml", "snapshot/checkpoint_e50.pth", "cpu")
     tracker.init(frame_bgr, [x, y, w, h]); out = tracker.track(next_frame_bgr)
 """
+import glob
 import os
 import pickle
 import warnings
@@ -13,15 +14,20 @@ import torch
 
 from .config import DEFAULT_CONFIG, load_config
 from .models import build_model
+from .models.model_load import load_pretrained_backbone
 from .tracker.siamese import RASNetTracker
 
-__all__ = ["build_tracker", "load_checkpoint", "resolve_device", "extract_state_dict",
-           "bundled_weights", "BUNDLED_DIR", "BUNDLED_WEIGHTS", "BUNDLED_ABLATION"]
+__all__ = ["build_tracker", "load_checkpoint", "read_checkpoint", "resolve_device", "extract_state_dict",
+           "bundled_weights", "BUNDLED_DIR", "BUNDLED_WEIGHTS", "BUNDLED_ABLATION",
+           "SHIPPED_WEIGHTS"]
 
 BUNDLED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 # trained offline by experiments/offline/{rasnet,siamfc}.yaml (README, "Shipped weights")
 BUNDLED_WEIGHTS = os.path.join(BUNDLED_DIR, "rasnet.pth")    # experiments/rasnet.yaml
 BUNDLED_ABLATION = os.path.join(BUNDLED_DIR, "siamfc.pth")   # experiments/siamfc.yaml
+# experiments/<name>.yaml -> the shipped file trained for it (experiments/offline/<name>.yaml)
+SHIPPED_WEIGHTS = {name + ".yaml": os.path.join(BUNDLED_DIR, name + ".pth") for name in
+                   ("rasnet", "siamfc", "rasnet_mobilenetv2", "siamfc_mobilenetv2")}
 
 
 def _names(keys, limit=5):
@@ -68,6 +74,13 @@ def _torch_load(path):
                          % (path, type(e).__name__, _first_line(e))) from None
 
 
+def read_checkpoint(path):
+    """The whole checkpoint file as a dict (weights_only), for its metadata: `cfg`, and for
+    files written by tools/train.py `videos` (what it learned from) and `recipe`."""
+    obj = _torch_load(os.fspath(path))
+    return obj if isinstance(obj, dict) else {}
+
+
 def _first_line(e):
     text = str(e).strip()
     return text.splitlines()[0] if text else "unreadable"
@@ -78,10 +91,15 @@ def load_checkpoint(model, path):
 
     Raises FileNotFoundError for a missing file and ValueError naming the file for
     anything that is not a RASNet checkpoint: not a torch file, a pickle holding code
-    (refused by weights_only), missing or unexpected keys, mismatched shapes.
+    (refused by weights_only), a tensor holding NaN or inf (named), missing or unexpected
+    keys, mismatched shapes.
     """
     path = os.fspath(path)
     state = extract_state_dict(_torch_load(path), path)
+    for k, v in state.items():  # a NaN/inf weight would only show up as NaN scores later
+        if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all()):
+            raise ValueError("%s: tensor %s holds NaN or inf values; refusing to load a "
+                             "diverged checkpoint" % (path, k))
     own = model.state_dict()
     # BatchNorm's step counters do not change the function; old checkpoints may lack them
     missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
@@ -113,14 +131,20 @@ def _signature(state):
 def bundled_weights(model):
     """The shipped weights file whose tensors fit `model` (names and shapes), or None.
 
-    RASNet's config gets rasnet.pth, the attention-free ablation siamfc.pth; a network
-    neither fits (other switches, another backbone) gets None.
+    experiments/rasnet.yaml gets rasnet.pth, its attention-free ablation siamfc.pth, the
+    MobileNetV2 pair rasnet_mobilenetv2.pth / siamfc_mobilenetv2.pth; a network none fits
+    (other switches, another neck) gets None.
     """
     own = _signature(model.state_dict())
-    for path in (BUNDLED_WEIGHTS, BUNDLED_ABLATION):
-        if os.path.isfile(path) and _signature(extract_state_dict(_torch_load(path), path)) == own:
+    for path in sorted(glob.glob(os.path.join(BUNDLED_DIR, "*.pth"))):
+        if _signature(extract_state_dict(_torch_load(path), path)) == own:
             return path
     return None
+
+
+def _only_trunk_and_gain(model):
+    # nothing to train but the trunk and the score gain: the training-free baseline
+    return all(n.startswith(("backbone.", "adjust.")) for n, _ in model.named_parameters())
 
 
 def resolve_device(device=None, cfg=None):
@@ -152,7 +176,13 @@ def build_tracker(config=None, snapshot=None, device=None):
         model = build_model(cfg)
     if snapshot in (None, ""):
         snapshot = bundled_weights(model)
-    if snapshot in (None, ""):
+    if snapshot in (None, "") and cfg.BACKBONE.PRETRAINED:
+        load_pretrained_backbone(model.backbone, cfg.BACKBONE.PRETRAINED)
+        if not _only_trunk_and_gain(model):
+            warnings.warn("rasnet_plugin: no snapshot given and no bundled weights fit this "
+                          "config's network: the trunk is BACKBONE.PRETRAINED, the head is "
+                          "UNTRAINED (random initialisation)", UserWarning, stacklevel=2)
+    elif snapshot in (None, ""):
         warnings.warn("rasnet_plugin: no snapshot given and no bundled weights in %s fit this "
                       "config's network: running UNTRAINED weights (random initialisation); "
                       "results are meaningless for accuracy" % BUNDLED_DIR, UserWarning,

@@ -2,6 +2,7 @@
 the pytracking adapter, build_tracker and checkpoint loading."""
 import math
 import os
+import shutil
 import pickle
 import warnings
 
@@ -381,8 +382,8 @@ def test_pytracking_parameters_object():
 
 @pytest.fixture
 def no_bundled_weights(monkeypatch, tmp_path):
-    monkeypatch.setattr(api, "BUNDLED_WEIGHTS", str(tmp_path / "absent.pth"))
-    monkeypatch.setattr(api, "BUNDLED_ABLATION", str(tmp_path / "absent_ablation.pth"))
+    (tmp_path / "no_weights").mkdir()
+    monkeypatch.setattr(api, "BUNDLED_DIR", str(tmp_path / "no_weights"))
 
 
 def test_build_tracker_defaults_warn_untrained(no_bundled_weights):
@@ -415,7 +416,7 @@ def test_build_tracker_with_snapshot(tmp_path, no_bundled_weights):
         for k, v in tracker.model.state_dict().items():
             assert torch.equal(v, sd[k]), (name, k)
     # the bundled weights file is the default snapshot when it exists
-    api.BUNDLED_WEIGHTS = str(tmp_path / "plain.pth")
+    shutil.copy(tmp_path / "plain.pth", os.path.join(api.BUNDLED_DIR, "rasnet.pth"))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         tracker = rasnet_plugin.build_tracker(device="cpu")

@@ -57,7 +57,8 @@ def test_train_tool_writes_checkpoints_curves_and_resumes(tiny, tmp_path):
                  "train.log", "config.yaml"):
         assert (out / name).is_file(), name
     final = torch.load(out / "model_final.pth", weights_only=True)
-    assert set(final) == {"state_dict", "cfg"} and "adjust.weight" in final["state_dict"]
+    assert set(final) == {"state_dict", "cfg", "videos", "recipe"}
+    assert "adjust.weight" in final["state_dict"] and final["recipe"]["steps"] == 4
     latest = torch.load(out / "checkpoint_latest.pth", weights_only=True)
     assert latest["step"] == 4 and latest["epoch"] == 2
     train = read_csv(str(out / "train_log.csv"))

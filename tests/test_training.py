@@ -597,7 +597,7 @@ def test_resume_continues_exactly(img_dir, tmp_path):
         assert {"state_dict", "optimizer", "step", "epoch", "cfg", "rng", "sampler"} <= set(ck)
         assert isinstance(ck["cfg"], str) and "TRAIN:" in ck["cfg"]
     assert set(sa) == set(a.model.state_dict())
-    assert set(torch.load(final_a, weights_only=True)) == {"state_dict", "cfg"}
+    assert set(torch.load(final_a, weights_only=True)) == {"state_dict", "cfg", "videos", "recipe"}
 
 
 def test_stop_request_checkpoints_and_returns(img_dir, tmp_path):

@@ -115,6 +115,17 @@ class Source:
     def sample(self, rng):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def item_names(self):
+        """The names of this split's videos/images, as checkpoints record them (a video's
+        name in the annotation, a file's path inside ROOT)."""
+        out = []
+        for item in self.items:
+            name = item[0] if isinstance(item, tuple) else item
+            if os.path.isabs(name) and self.root and not os.path.isfile(self.root):
+                name = os.path.relpath(name, self.root)
+            out.append(str(name))
+        return out
+
     def __repr__(self):
         return "%s(%r, %s items, split=%s)" % (type(self).__name__, self.root, len(self),
                                                self.split)

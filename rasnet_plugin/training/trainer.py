@@ -30,7 +30,9 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from ..config import ConfigError
+from ..hardware import describe, resolve_precision
 from ..models import build_model
+from ..models.model_load import load_pretrained_backbone
 from .augment import AugParams, train_search_size
 from .curves import CurveLogger
 from .loss import label_maps, pair_losses
@@ -44,6 +46,7 @@ logger = logging.getLogger("rasnet_plugin.training")
 CHECKPOINT_VERSION = 1
 LATEST = "checkpoint_latest.pth"
 FINAL = "model_final.pth"
+BEST = "model_best.pth"          # lowest validation loss so far (epoch ends)
 
 
 class TrainingDiverged(RuntimeError):
@@ -237,21 +240,21 @@ class Trainer:
         random.seed(seed + self.rank)
 
         self.model = build_model(self.cfg)
+        self.inherited_videos = []         # training videos of TRAIN.PRETRAINED's run
         if self.cfg.BACKBONE.PRETRAINED:
-            self._load_pretrained(self.cfg.BACKBONE.PRETRAINED)
+            path = load_pretrained_backbone(self.model.backbone, self.cfg.BACKBONE.PRETRAINED)
+            if self.is_main:
+                logger.info("backbone initialised from %s", path)
+        if t.PRETRAINED:
+            self._load_whole(t.PRETRAINED)
         self.model.to(self.device).train()
-        groups = self._param_groups()      # freezes layers: before DDP looks at them
+        groups = self._param_groups()      # before DDP looks at them
         self.optimizer = torch.optim.SGD(groups, lr=t.BASE_LR, momentum=t.MOMENTUM,
                                          weight_decay=t.WEIGHT_DECAY)
         self.net = self.model
-        if self.world > 1:   # DDP broadcasts rank 0's initial weights to every process
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            # with channels-last inputs the grad of the (64,1,3,3) last deconvolution comes
-            # out with channels-last strides (equivalent for its size-1 dim): DDP copies
-            # those 576 numbers into its bucket and warns at every step. Harmless: silenced.
-            warnings.filterwarnings("ignore", message="Grad strides do not match bucket view")
-            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        precision = t.PRECISION.lower()
+        self._trunk_on = None              # whether the trunk trains now (_set_trainable)
+        precision = resolve_precision(t.PRECISION, self.device)
+        self.precision = precision
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
         self.scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
 
@@ -271,6 +274,7 @@ class Trainer:
         self.last_checkpoint_step = None
         self._pending = None               # (step, state) of a deferred checkpoint
         self.guard = LossGuard(t.LOSS_EXPLODE_FACTOR)
+        self.best_val = math.inf
         self.counts = {"skipped": 0, "rejected": 0}
         self.load_skipped = self.train_set.load_skipped + \
             (self.val_set.load_skipped if self.val_set else 0)
@@ -293,7 +297,7 @@ class Trainer:
             logger.info("training %s: %d epochs x %d steps x %d pairs x %d process(es), "
                         "device %s, %s; sources: %s; validation: %s; output %s",
                         self.cfg.META_ARC, t.EPOCH, self.steps_per_epoch, t.BATCH_SIZE,
-                        self.world, self.device, precision,
+                        self.world, self.device, describe(self.device, precision),
                         ", ".join("%s (%d items, share %.2f)" % (s.name, len(s), p)
                                   for s, p in zip(self.train_set.sources, self.train_set.probs)),
                         "%d pairs from %s" % (t.VAL_PAIRS, ", ".join(s.name for s in val_sources))
@@ -315,8 +319,9 @@ class Trainer:
 
     def _check_cfg(self):
         t, tr = self.cfg.TRAIN, self.cfg.TRACK
-        if t.PRECISION.lower() not in ("fp32", "bf16", "fp16"):
-            raise ConfigError("TRAIN.PRECISION must be fp32, bf16 or fp16, got %r" % t.PRECISION)
+        if t.PRECISION.lower() not in ("auto", "fp32", "bf16", "fp16"):
+            raise ConfigError("TRAIN.PRECISION must be auto, fp32, bf16 or fp16, got %r"
+                              % t.PRECISION)
         if t.PRECISION.lower() == "fp16" and self.device.type != "cuda":
             raise ConfigError("TRAIN.PRECISION fp16 needs CUDA (GradScaler); use bf16 on the CPU")
         size = train_search_size(self.cfg)
@@ -332,38 +337,33 @@ class Trainer:
                 raise ConfigError("TRAIN.%s must be >= 1, got %r" % (key, t[key]))
         if not (t.BASE_LR > 0 and t.END_LR > 0):
             raise ConfigError("TRAIN.BASE_LR and TRAIN.END_LR must be > 0")
-        if self.cfg.BACKBONE.TRAIN_EPOCH > 0:
-            logger.warning("BACKBONE.TRAIN_EPOCH (%d) is not used: the backbone layers of "
-                           "BACKBONE.TRAIN_LAYERS train from the first step",
-                           self.cfg.BACKBONE.TRAIN_EPOCH)
 
-    def _load_pretrained(self, path):
-        """BACKBONE.PRETRAINED: AlexNet weights (conv1.* ..., or backbone.* / module.*
-        prefixed, bare or under 'state_dict'), loaded strictly into the backbone."""
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-            state = state["state_dict"]
-        for prefix in ("module.", "backbone."):
-            if state and all(k.startswith(prefix) for k in state):
-                state = {k[len(prefix):]: v for k, v in state.items()}
-        if any(k.startswith("backbone.") for k in state):  # a whole RASNet checkpoint
-            state = {k[9:]: v for k, v in state.items() if k.startswith("backbone.")}
-        self.model.backbone.load_state_dict(state)
+    def _load_whole(self, path):
+        """TRAIN.PRETRAINED: a whole-model checkpoint of this network (strict)."""
+        from ..api import load_checkpoint, read_checkpoint
+        load_checkpoint(self.model, path)
+        self.inherited_videos = list(read_checkpoint(path).get("videos", []))
         if self.is_main:
-            logger.info("backbone initialised from %s", path)
+            logger.info("model initialised from %s (%d training videos carried over)", path,
+                        len(self.inherited_videos))
 
     def _param_groups(self):
         t, b = self.cfg.TRAIN, self.cfg.BACKBONE
         scale = t.ADJUST_LR_SCALE
         if scale < 0:
             scale = self.cfg.RASNET.ADJUST_GAIN_INIT ** 2
+        layers = [n for n, _ in self.model.backbone.named_children()]
+        unknown = [n for n in b.TRAIN_LAYERS if n not in layers]
+        if unknown:
+            raise ConfigError("BACKBONE.TRAIN_LAYERS: %s not layers of the %s trunk (its layers: "
+                              "%s)" % (", ".join(unknown), b.TYPE, ", ".join(layers)))
         adjust, backbone, rest = [], [], []
         for name, p in self.model.named_parameters():
             if name.startswith("backbone."):
                 if name.split(".")[1] not in b.TRAIN_LAYERS:
-                    p.requires_grad_(False)
+                    p.requires_grad_(False)    # never trains
                     continue
-                backbone.append(p)
+                backbone.append(p)             # trains from BACKBONE.TRAIN_EPOCH on
             elif name == "adjust.weight":
                 adjust.append(p)
             else:
@@ -374,12 +374,45 @@ class Trainer:
                    "name": "adjust_gain"}]
         return [g for g in groups if g["params"]]
 
+    def backbone_trains(self, epoch):
+        """Whether BACKBONE.TRAIN_LAYERS train in (0-based) `epoch` (PySOT: from TRAIN_EPOCH)."""
+        return epoch >= int(self.cfg.BACKBONE.TRAIN_EPOCH)
+
+    def _set_trainable(self, epoch):
+        """Freeze the whole trunk before BACKBONE.TRAIN_EPOCH, then let TRAIN_LAYERS train.
+        Frozen layers keep their BatchNorm statistics (eval mode). Parameters without a
+        gradient are skipped by SGD, so the optimizer and its state stay the same."""
+        on = self.backbone_trains(epoch)
+        layers = set(self.cfg.BACKBONE.TRAIN_LAYERS)
+        for name, layer in self.model.backbone.named_children():
+            trains = on and name in layers
+            for p in layer.parameters():
+                p.requires_grad_(trains)
+            layer.train(trains and self.model.training)
+        if on != self._trunk_on:
+            self._trunk_on = on
+            self._wrap()
+
+    def _wrap(self):
+        """DDP over the parameters that train now (rebuilt when the trunk unfreezes, as
+        PySOT does: DDP's reducer fixes its parameter set when it is built)."""
+        if self.world <= 1:
+            return
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        # with channels-last inputs the grad of the (64,1,3,3) last deconvolution comes
+        # out with channels-last strides (equivalent for its size-1 dim): DDP copies
+        # those 576 numbers into its bucket and warns at every step. Harmless: silenced.
+        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view")
+        # DDP broadcasts rank 0's weights to every process
+        self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+
     def lr(self, epoch=None):
         t = self.cfg.TRAIN
         e = self.step // self.steps_per_epoch if epoch is None else epoch
         return lr_at(e, t.BASE_LR, t.END_LR, t.EPOCH)
 
     def _set_lr(self, epoch):
+        self._set_trainable(epoch)
         base = self.lr(epoch)
         for g in self.optimizer.param_groups:
             g["lr"] = base * g["lr_scale"]
@@ -412,6 +445,8 @@ class Trainer:
                             "seed": int(t.SEED)},
                 "guard": self.guard.state_dict(),
                 "counts": dict(self.counts),
+                "videos": self.videos(), "recipe": self.recipe(),
+                "best_val": float(self.best_val),
                 "version": CHECKPOINT_VERSION}
 
     def load_checkpoint(self, path):
@@ -436,6 +471,7 @@ class Trainer:
                            self.cfg.TRAIN.SEED, s["seed"])
         set_rng_state(ckpt["rng"])
         self.guard.load_state_dict(ckpt["guard"])
+        self.best_val = float(ckpt.get("best_val", math.inf))
         self.counts.update({k: int(v) for k, v in ckpt.get("counts", {}).items()})
         if self.is_main:
             logger.info("resumed from %s at step %d (epoch %d)", path, self.step,
@@ -485,10 +521,35 @@ class Trainer:
             self._pending = None
             self._write(step, state)
 
+    def videos(self):
+        """Every video/image this run learned from or selected with: [{source, name, split}],
+        those of TRAIN.PRETRAINED's run included (what the contamination guard matches)."""
+        out = [dict(v) for v in self.inherited_videos]
+        for split, ds in (("train", self.train_set), ("val", self.val_set)):
+            for src in (ds.sources if ds is not None else []):
+                out += [{"source": src.name, "name": n, "split": split} for n in src.item_names()]
+        return out
+
+    def recipe(self):
+        """How these weights were made: config, steps, pairs and data sources."""
+        t = self.cfg.TRAIN
+        return {"config": self.cfg.dump(), "steps": int(self.step),
+                "pairs": int(self.step * t.BATCH_SIZE * self.world),
+                "pretrained": str(t.PRETRAINED), "backbone_pretrained": str(self.cfg.BACKBONE.PRETRAINED),
+                "data": [{"source": s.name, "type": s.TYPE, "root": str(t.DATASETS[s.name].ROOT)
+                          if s.name in t.DATASETS else s.root, "items": len(s),
+                          "share": round(float(p), 4)}
+                         for s, p in zip(self.train_set.sources, self.train_set.probs)]}
+
+    def weights(self):
+        """The shippable file: weights, config and provenance (no optimizer, no RNG)."""
+        return {"state_dict": self.model.state_dict(), "cfg": self.cfg.dump(),
+                "videos": self.videos(), "recipe": self.recipe()}
+
     def save_final(self):
         path = os.path.join(self.output_dir, FINAL)
         if self.is_main:
-            atomic_save({"state_dict": self.model.state_dict(), "cfg": self.cfg.dump()}, path)
+            atomic_save(self.weights(), path)
         return path
 
     # ------------------------------------------------------------ steps
@@ -576,6 +637,7 @@ class Trainer:
                 total += torch.stack([(om * per_pair).sum(), om.sum()]).double().cpu()
         finally:
             self.model.train()
+            self._set_trainable(self.step // self.steps_per_epoch)  # frozen BNs stay eval
         if self.world > 1:
             total = total.to(self._comm_device())
             dist.all_reduce(total)
@@ -691,6 +753,12 @@ class Trainer:
                         "%d corrupt samples skipped so far", epoch + 1, self.cfg.TRAIN.EPOCH,
                         self.step, self.lr(epoch), "%.4f" % val if val is not None else "n/a",
                         self.counts["skipped"])
+        if val is not None and val < self.best_val:
+            # model selection on the held-out videos: the shippable file of the best epoch
+            self.best_val = val
+            if self.is_main:
+                atomic_save(dict(self.weights(), val_loss=val, epoch=epoch + 1),
+                            os.path.join(self.output_dir, BEST))
         self.save_checkpoint(epoch_end=True)
         if self.is_main:
             self.curves.plot()
