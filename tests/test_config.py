@@ -83,14 +83,29 @@ def test_base_child_errors_name_the_child(tmp_path):
     assert "TRACK.LRR" in str(info.value) and "child.yaml" in str(info.value)
 
 
-def test_offline_recipes_differ_only_in_attentions_and_output():
-    rasnet = load_config(os.path.join(EXPERIMENTS, "offline", "rasnet.yaml"))
-    siamfc = load_config(os.path.join(EXPERIMENTS, "offline", "siamfc.yaml"))
-    base = load_config(os.path.join(EXPERIMENTS, "rasnet.yaml"))
-    assert rasnet.TRACK == base.TRACK and rasnet.BACKBONE == base.BACKBONE
+@pytest.mark.parametrize("rasnet_name, siamfc_name, model", [
+    ("rasnet_stage1", "siamfc_stage1", "rasnet.yaml"),
+    ("rasnet", "siamfc", "rasnet.yaml"),
+    ("rasnet_mobilenetv2", "siamfc_mobilenetv2", "rasnet_mobilenetv2.yaml"),
+])
+def test_offline_recipes_differ_only_in_attentions_and_output(rasnet_name, siamfc_name, model):
+    rasnet = load_config(os.path.join(EXPERIMENTS, "offline", rasnet_name + ".yaml"))
+    siamfc = load_config(os.path.join(EXPERIMENTS, "offline", siamfc_name + ".yaml"))
+    base = load_config(os.path.join(EXPERIMENTS, model))
+    assert rasnet.TRACK == base.TRACK and rasnet.ADJUST == base.ADJUST
     assert rasnet.RASNET == base.RASNET
-    assert (rasnet.TRAIN.SEARCH_SIZE, rasnet.TRAIN.OUTPUT_SIZE) == (191, 9)
+    assert rasnet.BACKBONE.TYPE == base.BACKBONE.TYPE
     assert not siamfc.RASNET.GENERAL_ATTENTION and not siamfc.RASNET.CHANNEL_ATTENTION
+    assert not siamfc.RASNET.RESIDUAL_ATTENTION
     a, b = rasnet.TRAIN.clone(), siamfc.TRAIN.clone()
     a.SNAPSHOT_DIR = b.SNAPSHOT_DIR = ""
-    assert a == b                                       # same data, schedule and budget
+    # a stage 2 starts from its own network's stage 1
+    assert a.PRETRAINED.replace("rasnet", "siamfc") == b.PRETRAINED
+    a.PRETRAINED = b.PRETRAINED = ""
+    assert a == b and rasnet.BACKBONE == siamfc.BACKBONE   # same data, schedule and budget
+
+
+def test_real_data_recipes_hold_out_train_real_videos():
+    for name in ("rasnet", "rasnet_mobilenetv2"):
+        cfg = load_config(os.path.join(EXPERIMENTS, "offline", name + ".yaml"))
+        assert "TRAIN_REAL" in cfg.TRAIN.DATASETS.NAMES and cfg.TRAIN.VAL_FRACTION > 0
