@@ -3,11 +3,16 @@
     python tools/eval.py --tracker_path ./results --dataset OTB100 [--num 4]
         [--tracker_prefix rasnet] [--show_video_level]
         [--dataset_root testing_dataset] [--plot_dir DIR]
+        [--snapshot PATH [PATH ...]] [--exclude-trained]
 
 Reads ``<tracker_path>/<DATASET>/<tracker>/...``, prints one row per tracker (one-pass:
 Success | Norm Precision | Precision, sorted by success; VOT: Accuracy | Robustness |
 Lost Number | EAO, sorted by EAO) and writes PNG plots to ``--plot_dir``
 (default ``<tracker_path>/<DATASET>/plots``). Errors exit with status 1 and a message.
+
+Contamination guard: videos whose name matches a training video of the evaluated
+checkpoints (``--snapshot``, default: every shipped weight file) are listed and marked
+``*``; ``--exclude-trained`` leaves them out of every average.
 """
 import argparse
 import math
@@ -40,6 +45,11 @@ def parse_args(argv=None):
                    help="folder holding the datasets (default testing_dataset)")
     p.add_argument("--plot_dir", default=None, type=str,
                    help="where to write the PNG plots (default <tracker_path>/<DATASET>/plots)")
+    p.add_argument("--snapshot", nargs="+", default=None, metavar="PATH",
+                   help="checkpoints whose training videos to check the dataset against "
+                        "(default: the shipped weights)")
+    p.add_argument("--exclude-trained", action="store_true",
+                   help="leave videos the checkpoints were trained on out of the averages")
     return p.parse_args(argv)
 
 
@@ -57,17 +67,20 @@ def _table(header, rows, widths):
     return "\n".join(out)
 
 
-def _video_table(result, names, metric_names, cells):
-    """Per-video table: one row per video, `cells(scores)` columns per tracker."""
+def _video_table(result, names, metric_names, cells, marked=()):
+    """Per-video table: one row per video, `cells(scores)` columns per tracker; videos in
+    `marked` (trained on) get a '*'."""
     videos = list(result.trackers[names[0]].videos)
-    vw = max(max(len(v) for v in videos) + 2, 12)
+    label = {v: v + " *" if v in marked else v for v in videos}
+    vw = max(max(len(v) for v in label.values()) + 2, 12)
     header = ["Video name"] + [f"{n} {m}" for n in names for m in metric_names]
     widths = [vw] + [max(len(h) + 2, 9) for h in header[1:]]
-    rows = [[v] + [c for n in names for c in cells(result.trackers[n].videos[v])] for v in videos]
+    rows = [[label[v]] + [c for n in names for c in cells(result.trackers[n].videos[v])]
+            for v in videos]
     return _table(header, rows, widths)
 
 
-def format_ope(result, show_video_level=False):
+def format_ope(result, show_video_level=False, marked=()):
     names = result.ranking()
     nw = max(max(len(n) for n in names) + 2, 14)
     rows = [(n, _f(t.overall.auc, ".3f"), _f(t.overall.norm_precision_20, ".3f"),
@@ -77,11 +90,12 @@ def format_ope(result, show_video_level=False):
                    (nw, 9, 16, 11))]
     if show_video_level:
         text.append(_video_table(result, names, ("success", "prec@20"),
-                                 lambda s: (_f(s.auc, ".3f"), _f(s.precision_20, ".3f"))))
+                                 lambda s: (_f(s.auc, ".3f"), _f(s.precision_20, ".3f")),
+                                 marked))
     return "\n\n".join(text)
 
 
-def format_vot(result, show_video_level=False):
+def format_vot(result, show_video_level=False, marked=()):
     names = result.ranking()
     nw = max(max(len(n) for n in names) + 2, 14)
     rows = [(n, _f(t.accuracy, ".3f"), _f(t.robustness, ".3f"), _f(t.lost_number, ".1f"),
@@ -94,8 +108,33 @@ def format_vot(result, show_video_level=False):
                 f"accuracy burn-in 10 frames")
     if show_video_level:
         text.append(_video_table(result, names, ("Acc", "LN"),
-                                 lambda s: (_f(s.accuracy, ".3f"), _f(s.failures, ".1f"))))
+                                 lambda s: (_f(s.accuracy, ".3f"), _f(s.failures, ".1f")),
+                                 marked))
     return "\n\n".join(text)
+
+
+def guard(dataset, snapshots, exclude):
+    """(dataset to score, names marked as trained on): prints what matched and, with
+    `exclude`, drops those videos (DatasetError when nothing is left)."""
+    from rasnet_plugin.datasets import DatasetError
+    from rasnet_plugin.datasets.video import Dataset
+    from rasnet_plugin.evaluation import contamination as C
+
+    trained = {}
+    for path in (C.shipped_snapshots() if snapshots is None else snapshots):
+        for key, sources in C.trained_videos(path).items():
+            trained.setdefault(key, []).extend(sources)
+    matches = C.trained_matches([v.name for v in dataset], trained)
+    for name, sources in sorted(matches.items()):
+        print("trained on: %s (%s)%s" % (name, ", ".join(sorted({"%s/%s" % s for s in sources})),
+                                         " -- excluded" if exclude else ""))
+    if not (exclude and matches):
+        return dataset, set(matches)
+    kept = [v for v in dataset if v.name not in matches]
+    if not kept:
+        raise DatasetError("%s: every video is a training video of the checkpoints; nothing "
+                           "left to score with --exclude-trained" % dataset.name)
+    return Dataset(dataset.name, dataset.root, kept, is_vot=dataset.is_vot), set()
 
 
 def main(argv=None):
@@ -106,18 +145,19 @@ def main(argv=None):
 
     try:
         dataset = load_dataset(args.dataset, root=args.dataset_root)
+        dataset, marked = guard(dataset, args.snapshot, args.exclude_trained)
         plot_dir = args.plot_dir or os.path.join(args.tracker_path, dataset.name, "plots")
         result = evaluate(dataset, args.tracker_path, prefix=args.tracker_prefix,
                           num_workers=args.num, exclude=[plot_dir])
-    except (DatasetError, ResultError, OSError, KeyError) as e:
+    except (DatasetError, ResultError, OSError, KeyError, ValueError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"error: {msg}", file=sys.stderr)
         return 1
 
     if result.protocol == "vot":
-        print(format_vot(result, args.show_video_level))
+        print(format_vot(result, args.show_video_level, marked))
     else:
-        print(format_ope(result, args.show_video_level))
+        print(format_ope(result, args.show_video_level, marked))
     try:
         written = plot_result(result, plot_dir)
     except OSError as e:
