@@ -110,6 +110,7 @@ ext_modules, cmdclass = extensions()
 setup(
     name="rasnet_plugin",
     version="0.1.0",
+    license="MIT",
     description="RASNet (Residual Attentional Siamese Network) tracker for PySOT, pytracking and the VOT toolkit",
     packages=find_packages(include=["rasnet_plugin", "rasnet_plugin.*"]),
     package_data={"rasnet_plugin": ["weights/*.pth"]},
