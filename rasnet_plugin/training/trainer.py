@@ -547,6 +547,7 @@ class Trainer:
                 "videos": self.videos(), "recipe": self.recipe()}
 
     def save_final(self):
+        self._check_finite()
         path = os.path.join(self.output_dir, FINAL)
         if self.is_main:
             atomic_save(self.weights(), path)
@@ -755,6 +756,7 @@ class Trainer:
                         self.counts["skipped"])
         if val is not None and val < self.best_val:
             # model selection on the held-out videos: the shippable file of the best epoch
+            self._check_finite()
             self.best_val = val
             if self.is_main:
                 atomic_save(dict(self.weights(), val_loss=val, epoch=epoch + 1),
