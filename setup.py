@@ -118,6 +118,10 @@ setup(
     install_requires=["torch", "numpy", "yacs"],
     extras_require={
         "test": ["pytest", "hypothesis", "expecttest"],
+        # the got10k toolkit (rasnet_plugin.integrations.got10k) and its dependencies, pinned;
+        # it needs no OpenCV, so it installs with its dependencies: pip install -e ".[got10k]"
+        "got10k": ["got10k==0.1.3", "Shapely==2.2.0", "fire==0.7.1", "termcolor==3.3.0",
+                   "wget==3.2", "Pillow", "matplotlib", "numpy"],
         # The VOT toolkit's dependencies, pinned, WITHOUT vot-toolkit itself: it requires
         # opencv-python, a second cv2 that would overwrite opencv-contrib-python-headless.
         # The toolkit goes in afterwards without its dependencies (requirements-vot.txt):

@@ -18,7 +18,9 @@ Environment (all optional):
 The network is built BEFORE the TraX handshake: the toolkit gives start-up no time limit
 but every request one. One process serves any number of (re)initialisations: the
 toolkit's supervised (reset) experiment re-initialises after every failure. Each
-reply carries the tracker's peak score as the object's `confidence` property.
+reply carries the tracker's peak score as the object's `confidence` property; a frame
+whose response is not finite (the tracker keeps its previous box and flags it `failed`)
+is answered with that box and confidence 0.
 
 A tracker error (an exception in init or track, an unreadable image, an empty or
 non-finite region) is reported to the toolkit as a TraX quit carrying the reason,
@@ -143,7 +145,7 @@ def serve(tracker, server):
     """Answer requests until the client quits (returns 0) or a request fails (returns 1)."""
     import trax
 
-    frames = inits = 0
+    frames = inits = failed = 0
     while True:
         try:
             request = server.wait()
@@ -151,7 +153,8 @@ def serve(tracker, server):
             _log("protocol error: %s" % e)
             return 1
         if request.type == trax.TraxStatus.QUIT:
-            _log("quit after %d initialisations and %d frames" % (inits, frames))
+            _log("quit after %d initialisations and %d frames (%d with a non-finite "
+                 "response, box kept)" % (inits, frames, failed))
             return 0
         try:
             if request.type == trax.TraxStatus.INITIALIZE:
@@ -166,7 +169,10 @@ def serve(tracker, server):
                     raise TrackerError("frame request before any initialisation")
                 out = tracker.track(_read(_image_path(request)))
                 frames += 1
-                _reply(server, [float(v) for v in out["bbox"]], out.get("best_score", 0.0))
+                if out.get("failed"):
+                    failed += 1
+                confidence = 0.0 if out.get("failed") else out.get("best_score", 0.0)
+                _reply(server, [float(v) for v in out["bbox"]], confidence)
             else:
                 raise TrackerError("unexpected TraX request %r" % (request.type,))
         except Exception as e:  # noqa: BLE001 -- every failure is reported to the client

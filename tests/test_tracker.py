@@ -159,7 +159,7 @@ def test_tracker_contract_and_single_batched_call():
     assert tracker.init(frames[0], boxes[0]) is None
     for f in frames[1:]:
         out = tracker.track(f)
-        assert set(out) == {"bbox", "best_score"}
+        assert set(out) == {"bbox", "best_score", "failed"} and out["failed"] is False
         assert isinstance(out["best_score"], float)
         assert len(out["bbox"]) == 4 and all(type(v) is float for v in out["bbox"])
         x, y, w, h = out["bbox"]

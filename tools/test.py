@@ -242,8 +242,19 @@ def _init(tracker, img, box, idx):
         raise FrameError("frame %d: %s" % (idx, e)) from None
 
 
-def track_ope(tracker, video, vis=False):
-    """One pass; returns (boxes, per-frame seconds)."""
+def _track(tracker, img, nonfinite):
+    """tracker.track(img)'s box; counts the frames whose response was not finite (the
+    tracker kept its previous box) in nonfinite[0]."""
+    out = tracker.track(img)
+    if out.get("failed"):
+        nonfinite[0] += 1
+    return out["bbox"]
+
+
+def track_ope(tracker, video, vis=False, nonfinite=None):
+    """One pass; returns (boxes, per-frame seconds, 0). `nonfinite`: a one-item list that
+    counts the frames with a non-finite response."""
+    nonfinite = [0] if nonfinite is None else nonfinite
     boxes, times = [], []
     for idx in range(len(video)):
         img = _frame(video, idx)
@@ -252,7 +263,7 @@ def track_ope(tracker, video, vis=False):
             box = [float(v) for v in video.init_rect]
             _init(tracker, img, box, idx)
         else:
-            box = tracker.track(img)["bbox"]
+            box = _track(tracker, img, nonfinite)
         times.append(time.perf_counter() - tic)
         boxes.append(box)
         if vis and idx > 0:
@@ -260,8 +271,10 @@ def track_ope(tracker, video, vis=False):
     return boxes, times, 0
 
 
-def track_vot(tracker, video, vis=False):
-    """PySOT's reset protocol; returns (record, per-frame seconds, failures)."""
+def track_vot(tracker, video, vis=False, nonfinite=None):
+    """PySOT's reset protocol; returns (record, per-frame seconds, failures). `nonfinite`:
+    as in track_ope."""
+    nonfinite = [0] if nonfinite is None else nonfinite
     record, times = [], []
     frame_counter, lost = 0, 0
     for idx in range(len(video)):
@@ -277,7 +290,7 @@ def track_vot(tracker, video, vis=False):
             _init(tracker, img, box, idx)
             record.append(1)
         else:
-            box = tracker.track(img)["bbox"]
+            box = _track(tracker, img, nonfinite)
             if overlap(box, gt, (img.shape[1], img.shape[0])) > 0:
                 record.append(box)
             else:
@@ -293,7 +306,7 @@ def track_vot(tracker, video, vis=False):
 def run_video(tracker, video, job):
     """Track one video (unless its result exists) and write its result; a status dict."""
     status = {"video": video.name, "error": None, "skipped": False, "fps": 0.0, "lost": 0,
-              "frames": len(video), "seconds": 0.0}
+              "frames": len(video), "seconds": 0.0, "nonfinite": 0}
     protocol = job["protocol"]
     out = (job["results"], job["dataset"], job["model"], video.name)
     if not job["force"] and has_result(*out, protocol=protocol):
@@ -301,7 +314,8 @@ def run_video(tracker, video, job):
         return status
     try:
         fn = track_vot if protocol == "vot" else track_ope
-        result, times, lost = fn(tracker, video, job["vis"])
+        nonfinite = [0]
+        result, times, lost = fn(tracker, video, job["vis"], nonfinite)
         save_result(*out, result, protocol=protocol, times=times)
     except (DatasetError, FrameError) as e:
         status["error"] = str(e)
@@ -318,6 +332,7 @@ def run_video(tracker, video, job):
     status["seconds"] = float(sum(times))
     status["fps"] = len(video) / max(status["seconds"], 1e-9)
     status["lost"] = lost
+    status["nonfinite"] = nonfinite[0]
     return status
 
 
@@ -423,7 +438,7 @@ def main(argv=None):
           % (name, len(videos), protocol, model, tracker.device, workers,
              os.path.join(args.results, name, model)), flush=True)
     bar = tqdm(total=len(videos), unit="video", dynamic_ncols=True)
-    total_lost, n_done = 0, 0
+    total_lost, n_done, nonfinite = 0, 0, []
 
     def report(st):
         nonlocal total_lost, n_done
@@ -437,6 +452,9 @@ def main(argv=None):
             total_lost += st["lost"]
             bar.set_postfix(video=st["video"], fps="%.1f" % st["fps"])
             lost = " Lost: %d" % st["lost"] if protocol == "vot" else ""
+            if st["nonfinite"]:
+                nonfinite.append((st["video"], st["nonfinite"]))
+                lost += " Non-finite: %d" % st["nonfinite"]
             bar.write("(%3d) Video: %-16s Time: %5.1fs Speed: %5.1ffps%s"
                       % (n_done, st["video"], st["seconds"], st["fps"], lost))
         bar.update(1)
@@ -460,6 +478,10 @@ def main(argv=None):
     bar.close()
     if protocol == "vot":
         print("%s total lost: %d" % (model, total_lost))
+    if nonfinite:
+        print("%s: %d frame(s) with a non-finite response (box kept) in %d video(s): %s"
+              % (model, sum(n for _, n in nonfinite), len(nonfinite),
+                 ", ".join("%s %d" % v for v in sorted(nonfinite))))
     if failed:
         _error("%d video(s) failed: %s" % (len(failed), ", ".join(sorted(v for v, _ in failed))))
         return 1

@@ -5,6 +5,15 @@ pytracking trackers take RGB images, are built from a params object, and expose
 `track(image, info=None) -> {'target_bbox': [x, y, w, h]}`. `RASNetPyTracker` wraps
 `RASNetTracker` (which wants BGR) with that interface.
 
+Confidence: pytracking's `Tracker._track_sequence` keeps, of each frame's output dict, the
+keys 'target_bbox', 'time', 'segmentation' and 'object_presence_score' (saved as
+`<seq>_object_presence_scores.txt`; it writes 1.0 for the init frame itself). `track`
+returns RASNet's peak score under 'object_presence_score' (and 'best_score'); a frame whose
+response is not finite (`failed`, the box kept) reports 0.0 there. Note that pytracking
+writes boxes as integers (`np.array(...).astype(int)`), which costs a little success
+(in one run, AUC 0.747 from pytracking's file against 0.772 from the same float boxes).
+More in docs/integrations.md.
+
 pytracking is not pip-installable and looks trackers up inside its own folder. Two ways to
 plug RASNet into a pytracking checkout (with `rasnet_plugin` installed in the same Python):
 
@@ -100,7 +109,10 @@ class RASNetPyTracker:
 
     def track(self, image, info=None):
         out = self._build().track(self._bgr(image))
-        return {"target_bbox": out["bbox"], "best_score": out["best_score"]}
+        failed = bool(out.get("failed", False))
+        score = 0.0 if failed else float(out["best_score"])
+        return {"target_bbox": out["bbox"], "object_presence_score": score,
+                "best_score": out["best_score"], "failed": failed}
 
 
 def get_tracker_class():

@@ -2,7 +2,7 @@
 
     tracker = RASNetTracker(model, cfg)            # cfg: a config node with a TRACK section
     tracker.init(img_bgr, [x, y, w, h])
-    out = tracker.track(img_bgr)                    # {'bbox': [x, y, w, h], 'best_score': s}
+    out = tracker.track(img_bgr)   # {'bbox': [x, y, w, h], 'best_score': s, 'failed': False}
 
 Conventions: images are BGR (uint8, or float 0..255); a box [x, y, w, h] has its centre at
 (x + (w - 1) / 2, y + (h - 1) / 2) in pixel coordinates, and the box returned by `track`
@@ -13,6 +13,10 @@ dropped. The network sees BGR float 0..255, not normalised (PySOT's convention).
 The model needs two methods: `template(z)` with z (1,3,E,E), called once per sequence
 (RASNet computes its attention-weighted template there), and `track(x)` with x (S,3,I,I),
 the whole scale pyramid in one batch, returning responses (S,1,R,R).
+
+A frame whose response is not finite (NaN or inf pixels in a float frame, non-finite
+weights, an fp16 overflow, ...) moves nothing: `track` returns the previous box unchanged,
+`failed: True` and `best_score` NaN, and the next good frame tracks from there.
 """
 import math
 import time
@@ -215,9 +219,19 @@ class RASNetTracker:
             self._crops = np.empty((self.scale_num, self.instance_size, self.instance_size, 3),
                                    dtype=img.dtype)
 
+    def _failed(self, t2):
+        """The reply for a frame whose response is not finite: the state is left as it was."""
+        if self.profile:
+            self.stage_times["post"].append(self._tick() - t2)
+        return {"bbox": self._box(), "best_score": float("nan"), "failed": True}
+
     @torch.inference_mode()
     def track(self, img):
-        """Locate the target in the next frame: {'bbox': [x, y, w, h], 'best_score': float}."""
+        """Locate the target in the next frame:
+        {'bbox': [x, y, w, h], 'best_score': float, 'failed': bool}.
+
+        `failed` is True when the response map is not finite: the box stays where it was
+        (centre and size), `best_score` is NaN, and nothing else changes."""
         if self.center is None:
             raise RuntimeError("RASNetTracker.track called before init")
         t0 = self._tick() if self.profile else 0.0
@@ -235,6 +249,8 @@ class RASNetTracker:
         t2 = self._tick() if self.profile else 0.0
         resp = resp.detach().float().reshape(self.scale_num, self.score_size, self.score_size)
         resp = resp.cpu().numpy()
+        if not np.isfinite(resp).all():  # 3 x 17 x 17 values: a negligible check
+            return self._failed(t2)
 
         # 17 -> 272 bicubic (half-pixel centres, so the map's centre stays the centre)
         up = self._up
@@ -242,13 +258,19 @@ class RASNetTracker:
             cv2.resize(resp[s], (self.upscale_size, self.upscale_size), dst=up[s],
                        interpolation=cv2.INTER_CUBIC)
         peaks = up.reshape(self.scale_num, -1).max(axis=1) * self.penalties
+        if not np.isfinite(peaks).all():  # finite but huge responses overflowed float32
+            return self._failed(t2)
         best = int(np.argmax(peaks))
         best_score = float(resp[best].max())  # the network's own (pre-window) peak
 
         # normalise, blend with the cosine window, take the peak
         r = up[best]
-        r -= r.min()
-        r /= r.sum() + 1e-16
+        with np.errstate(over="ignore", invalid="ignore"):
+            r -= r.min()
+            total = float(r.sum())
+        if not math.isfinite(total):
+            return self._failed(t2)
+        r /= total + 1e-16
         r *= 1.0 - self.window_influence
         r += self.window
         iy, ix = np.unravel_index(int(np.argmax(r)), r.shape)
@@ -264,4 +286,4 @@ class RASNetTracker:
         self._clip(img.shape)
         if self.profile:
             self.stage_times["post"].append(self._tick() - t2)
-        return {"bbox": self._box(), "best_score": best_score}
+        return {"bbox": self._box(), "best_score": best_score, "failed": False}
