@@ -1,7 +1,7 @@
 """Public entry points: `build_tracker` and `load_checkpoint`.
 
     import rasnet_plugin
-    tracker = rasnet_plugin.build_tracker()                     # experiments/rasnet.yaml
+    tracker = rasnet_plugin.build_tracker()                     # experiments/rasnet_mobilenetv2.yaml
     tracker = rasnet_plugin.build_tracker("my.yaml", "snapshot/checkpoint_e50.pth", "cpu")
     tracker.init(frame_bgr, [x, y, w, h]); out = tracker.track(next_frame_bgr)
 """
@@ -161,7 +161,8 @@ def resolve_device(device=None, cfg=None):
 def build_tracker(config=None, snapshot=None, device=None):
     """A ready RASNetTracker.
 
-    config: a YAML path or a config node (default experiments/rasnet.yaml);
+    config: a YAML path or a config node (default config.DEFAULT_CONFIG: the most accurate
+    shipped RASNet, experiments/rasnet_mobilenetv2.yaml);
     snapshot: a checkpoint path (default: the shipped weights that fit the config's network,
     `bundled_weights`: rasnet.pth for RASNet, siamfc.pth for the ablation; else the model
     keeps its random initialisation, with a warning; the random init is seeded with

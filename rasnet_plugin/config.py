@@ -10,7 +10,8 @@ from yacs.config import CfgNode as CN
 __all__ = ["cfg", "get_default_config", "load_config", "ConfigError", "REPO_ROOT", "DEFAULT_CONFIG"]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_CONFIG = os.path.join(REPO_ROOT, "experiments", "rasnet.yaml")
+# build_tracker()'s default: the most accurate shipped RASNet (README, "Shipped weights")
+DEFAULT_CONFIG = os.path.join(REPO_ROOT, "experiments", "rasnet_mobilenetv2.yaml")
 
 
 class ConfigError(ValueError):

@@ -8,16 +8,17 @@ import torch
 
 import rasnet_plugin
 from rasnet_plugin import api
-from rasnet_plugin.config import REPO_ROOT, load_config
+from rasnet_plugin.config import DEFAULT_CONFIG, REPO_ROOT, load_config
 from rasnet_plugin.datasets import load_dataset
 from rasnet_plugin.models import build_model
 
 from _tools import load_tool
 
-SHIPPED = {"rasnet.yaml": api.BUNDLED_WEIGHTS, "siamfc.yaml": api.BUNDLED_ABLATION}
+SHIPPED = api.SHIPPED_WEIGHTS
 SHARED = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
 # measured with tools/compare.py: RASNet 0.771 / 1.000 on Crossing (README)
 REAL_CHECK, AUC_FLOOR, PREC_FLOOR = ("OTB-dev", "Crossing"), 0.65, 0.9
+AUC_FLOOR_MOBILENET = 0.65
 needs_shared = pytest.mark.skipif(not os.path.isdir(SHARED), reason="../shared/data absent")
 
 
@@ -47,24 +48,33 @@ def test_defaults_pick_the_weights_that_fit():
                                                   device="cpu")
             shipped = api.extract_state_dict(torch.load(path, weights_only=True))
             assert torch.equal(tracker.model.adjust.weight, shipped["adjust.weight"])
+    # the default is the most accurate shipped RASNet: the MobileNetV2 one
+    assert os.path.basename(DEFAULT_CONFIG) == "rasnet_mobilenetv2.yaml"
+    assert api.bundled_weights(rasnet_plugin.build_tracker(device="cpu").model) == \
+        SHIPPED["rasnet_mobilenetv2.yaml"]
     cfg = cfg_of("rasnet.yaml")
-    cfg.RASNET.RESIDUAL_ATTENTION = False                      # a network neither fits
+    cfg.RASNET.RESIDUAL_ATTENTION = False                      # a network none fits
     assert api.bundled_weights(build_model(cfg)) is None
     with pytest.warns(UserWarning, match="UNTRAINED"):
         rasnet_plugin.build_tracker(cfg, device="cpu")
 
 
 @needs_shared
-def test_shipped_rasnet_tracks_real_video(monkeypatch, tmp_path):
-    """Shipped vs untrained RASNet, one pass over a real sequence (tools/compare.py's
-    protocol); floors set well under the measured figures (README, "Shipped weights")."""
+@pytest.mark.parametrize("name, auc_floor", [("rasnet.yaml", AUC_FLOOR),
+                                             ("rasnet_mobilenetv2.yaml", AUC_FLOOR_MOBILENET)])
+def test_shipped_rasnet_tracks_real_video(monkeypatch, tmp_path, name, auc_floor):
+    """Shipped vs untrained RASNet (trunk too), one pass over a real sequence (tools/compare.py's
+    protocol); floors set well under the measured figures (README, "Accuracy")."""
     compare = load_tool("compare")
     video = load_dataset(os.path.join(SHARED, REAL_CHECK[0]))[REAL_CHECK[1]]
-    trained = rasnet_plugin.build_tracker(device="cpu")
-    monkeypatch.setattr(api, "BUNDLED_WEIGHTS", str(tmp_path / "none.pth"))
+    config = os.path.join(REPO_ROOT, "experiments", name)
+    trained = rasnet_plugin.build_tracker(config, device="cpu")
+    monkeypatch.setattr(api, "BUNDLED_DIR", str(tmp_path))                # no weights
+    cfg = cfg_of(name)
+    cfg.BACKBONE.PRETRAINED = ""                                          # nothing trained
     with pytest.warns(UserWarning, match="UNTRAINED"):
-        untrained = rasnet_plugin.build_tracker(device="cpu")
+        untrained = rasnet_plugin.build_tracker(cfg, device="cpu")
     auc_t, prec_t = compare.score(video.gt_xywh(), compare.run_video(trained, video)[0])
     auc_u, _ = compare.score(video.gt_xywh(), compare.run_video(untrained, video)[0])
-    assert auc_t > AUC_FLOOR and prec_t > PREC_FLOOR, (auc_t, prec_t)
+    assert auc_t > auc_floor and prec_t > PREC_FLOOR, (auc_t, prec_t)
     assert auc_t > auc_u + 0.1, (auc_t, auc_u)

@@ -419,7 +419,8 @@ def test_build_tracker_with_snapshot(tmp_path, no_bundled_weights):
     shutil.copy(tmp_path / "plain.pth", os.path.join(api.BUNDLED_DIR, "rasnet.pth"))
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        tracker = rasnet_plugin.build_tracker(device="cpu")
+        tracker = rasnet_plugin.build_tracker(os.path.join(REPO_ROOT, "experiments", "rasnet.yaml"),
+                                              device="cpu")
     assert torch.equal(tracker.model.adjust.weight, sd["adjust.weight"])
 
 
