@@ -84,8 +84,8 @@ def test_base_child_errors_name_the_child(tmp_path):
 
 
 @pytest.mark.parametrize("rasnet_name, siamfc_name, model", [
-    ("rasnet_stage1", "siamfc_stage1", "rasnet.yaml"),
     ("rasnet", "siamfc", "rasnet.yaml"),
+    ("rasnet_real", "siamfc_real", "rasnet.yaml"),
     ("rasnet_mobilenetv2", "siamfc_mobilenetv2", "rasnet_mobilenetv2.yaml"),
 ])
 def test_offline_recipes_differ_only_in_attentions_and_output(rasnet_name, siamfc_name, model):
@@ -106,6 +106,6 @@ def test_offline_recipes_differ_only_in_attentions_and_output(rasnet_name, siamf
 
 
 def test_real_data_recipes_hold_out_train_real_videos():
-    for name in ("rasnet", "rasnet_mobilenetv2"):
+    for name in ("rasnet_real", "rasnet_mobilenetv2"):
         cfg = load_config(os.path.join(EXPERIMENTS, "offline", name + ".yaml"))
         assert "TRAIN_REAL" in cfg.TRAIN.DATASETS.NAMES and cfg.TRAIN.VAL_FRACTION > 0

@@ -34,6 +34,11 @@ def test_shipped_file_is_small_tensor_only_and_finite(name):
     state = api.extract_state_dict(ckpt, path)
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
     assert "TRAIN" in ckpt["cfg"]                                    # the recipe travels along
+    # provenance: what it learned from (the contamination guard reads it) and how
+    assert ckpt["videos"] and all(set(v) == {"source", "name", "split"} for v in ckpt["videos"])
+    assert ckpt["recipe"]["pairs"] > 0 and ckpt["recipe"]["data"]
+    if "mobilenetv2" in name:                                        # trained on real videos
+        assert {"Car1", "uav_bike1"} <= {v["name"] for v in ckpt["videos"]}
     model = api.load_checkpoint(build_model(cfg_of(name)), path)
     # trained, not the seeded initialisation: the adjust gain moved away from its init
     assert model.adjust.weight.item() != pytest.approx(cfg_of(name).RASNET.ADJUST_GAIN_INIT)
