@@ -12,7 +12,7 @@ import warnings
 
 import torch
 
-from .config import DEFAULT_CONFIG, load_config
+from .config import TRACKER_CONFIG, load_config
 from .models import build_model
 from .models.model_load import load_pretrained_backbone
 from .tracker.siamese import RASNetTracker
@@ -161,7 +161,7 @@ def resolve_device(device=None, cfg=None):
 def build_tracker(config=None, snapshot=None, device=None):
     """A ready RASNetTracker.
 
-    config: a YAML path or a config node (default config.DEFAULT_CONFIG: the most accurate
+    config: a YAML path or a config node (default config.TRACKER_CONFIG: the most accurate
     shipped RASNet, experiments/rasnet_mobilenetv2.yaml);
     snapshot: a checkpoint path (default: the shipped weights that fit the config's network,
     `bundled_weights`: rasnet.pth for RASNet, siamfc.pth for the ablation; else the model
@@ -170,7 +170,7 @@ def build_tracker(config=None, snapshot=None, device=None):
     device: "cpu", "cuda", "cuda:1", ... (default: cuda when cfg.CUDA and available).
     """
     if config is None:
-        config = DEFAULT_CONFIG
+        config = TRACKER_CONFIG
     cfg = load_config(os.fspath(config)) if isinstance(config, (str, os.PathLike)) else config
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(cfg.TRAIN.SEED) if "TRAIN" in cfg else 0)

@@ -7,11 +7,14 @@ import os
 
 from yacs.config import CfgNode as CN
 
-__all__ = ["cfg", "get_default_config", "load_config", "ConfigError", "REPO_ROOT", "DEFAULT_CONFIG"]
+__all__ = ["cfg", "get_default_config", "load_config", "ConfigError", "REPO_ROOT", "DEFAULT_CONFIG",
+           "TRACKER_CONFIG"]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# the tools' default config (tools/test.py, train.py, ...): the paper's AlexNet RASNet
+DEFAULT_CONFIG = os.path.join(REPO_ROOT, "experiments", "rasnet.yaml")
 # build_tracker()'s default: the most accurate shipped RASNet (README, "Shipped weights")
-DEFAULT_CONFIG = os.path.join(REPO_ROOT, "experiments", "rasnet_mobilenetv2.yaml")
+TRACKER_CONFIG = os.path.join(REPO_ROOT, "experiments", "rasnet_mobilenetv2.yaml")
 
 
 class ConfigError(ValueError):

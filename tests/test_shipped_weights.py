@@ -8,7 +8,7 @@ import torch
 
 import rasnet_plugin
 from rasnet_plugin import api
-from rasnet_plugin.config import DEFAULT_CONFIG, REPO_ROOT, load_config
+from rasnet_plugin.config import REPO_ROOT, TRACKER_CONFIG, load_config
 from rasnet_plugin.datasets import load_dataset
 from rasnet_plugin.models import build_model
 
@@ -54,7 +54,7 @@ def test_defaults_pick_the_weights_that_fit():
             shipped = api.extract_state_dict(torch.load(path, weights_only=True))
             assert torch.equal(tracker.model.adjust.weight, shipped["adjust.weight"])
     # the default is the most accurate shipped RASNet: the MobileNetV2 one
-    assert os.path.basename(DEFAULT_CONFIG) == "rasnet_mobilenetv2.yaml"
+    assert os.path.basename(TRACKER_CONFIG) == "rasnet_mobilenetv2.yaml"
     assert api.bundled_weights(rasnet_plugin.build_tracker(device="cpu").model) == \
         SHIPPED["rasnet_mobilenetv2.yaml"]
     cfg = cfg_of("rasnet.yaml")
