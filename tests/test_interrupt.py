@@ -175,7 +175,8 @@ def test_train_tool_killed_and_resumed_matches_uninterrupted(tiny_train, tmp_pat
     step = torch.load(latest, map_location="cpu", weights_only=True)["step"]
     assert 1 <= step < 8
     # a kill inside torch.save leaves the writer's temporary file: plant one, as it would be
-    with open(latest + ".tmp.999999999", "wb") as f:
+    dead = os.path.join(out, ".%s.999999999.k1ll3d.tmp" % os.path.basename(latest))
+    with open(dead, "wb") as f:
         f.write(b"PK\x03\x04 half a checkpoint")
 
     log = _run([TRAIN_TOOL, *common, "--output", out, "--resume"], cwd=REPO_ROOT)

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Iterable, List, Optional, Union
 
 import numpy as np
+
+from .. import fileio
 
 PROTOCOLS = ("ope", "vot", "got10k")
 PathLike = Union[str, os.PathLike]
@@ -88,31 +89,8 @@ def vot_run_paths(results_dir: PathLike, dataset: str, model: str, video: str) -
 
 
 def atomic_write_text(path: PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically: temp file in the same folder, fsync, replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="ascii", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable (best effort, POSIX only)
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-    return path
+    """Write ``text`` (ASCII, as every result format is) atomically; see `rasnet_plugin.fileio`."""
+    return fileio.atomic_write_text(path, text, encoding="ascii")
 
 
 def _fmt_float(v: float) -> str:

@@ -8,6 +8,8 @@ import csv
 import math
 import os
 
+from ..fileio import atomic_write
+
 __all__ = ["CurveLogger", "TRAIN_FIELDS", "VAL_FIELDS", "read_csv", "plot_curves"]
 
 TRAIN_FIELDS = ("step", "epoch", "lr", "loss", "pairs_per_s", "skipped", "rejected")
@@ -29,13 +31,12 @@ def read_csv(path):
 
 
 def _write_rows(path, fields, rows):
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
+    def write(f):
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
         for r in rows:
             w.writerow({k: r[k] for k in fields})
-    os.replace(tmp, path)
+    atomic_write(path, write, mode="w", newline="")
 
 
 class CurveLogger:
@@ -97,8 +98,8 @@ def plot_curves(train_csv, val_csv, png):
     ax_lr.set_xlabel("step")
     ax_lr.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = png + ".tmp.png"
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    os.replace(tmp, png)
+    try:
+        atomic_write(png, lambda f: fig.savefig(f, format="png", dpi=100))
+    finally:
+        plt.close(fig)
     return png

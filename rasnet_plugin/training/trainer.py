@@ -30,6 +30,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from ..config import ConfigError
+from ..fileio import atomic_save, remove_stale_temps
 from ..hardware import describe, resolve_precision
 from ..models import build_model
 from ..models.model_load import load_pretrained_backbone
@@ -92,46 +93,6 @@ class LossGuard:
 
 # ---------------------------------------------------------------- checkpoint helpers
 
-def atomic_save(obj, path):
-    """torch.save to a temporary file in the same folder, then os.replace: a kill at any
-    moment leaves either the old file or the new one, never a torn one."""
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def remove_stale_temps(folder):
-    """Delete the temporary files of `atomic_save` calls that were killed mid-write
-    (`<name>.tmp.<pid>` whose process is gone); returns their names."""
-    removed = []
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return removed
-    for name in names:
-        stem, sep, pid = name.rpartition(".tmp.")
-        if not (sep and stem and pid.isdigit()) or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-            continue                      # its writer is still running
-        except PermissionError:
-            continue                      # alive, another user's
-        except (ProcessLookupError, OverflowError, ValueError):
-            pass                          # gone, or no such pid can exist
-        try:
-            os.remove(os.path.join(folder, name))
-            removed.append(name)
-        except OSError:
-            pass
-    return removed
 
 
 def rng_state():
