@@ -1,20 +1,24 @@
 """Configuration: one yacs node, with PySOT's key names wherever PySOT has them.
 
-The defaults are the RASNet settings of experiments/rasnet.yaml, so
-`cfg.clone()` alone builds the paper's model and SiamFC-3s tracking.
+The defaults are the RASNet settings of configs/rasnet.yaml, so `cfg.clone()` alone
+builds the paper's model and SiamFC-3s tracking. The bundled configs ship inside the
+package (`rasnet_plugin/configs/`, which a checkout also shows as `experiments/`, the
+folder PySOT users look for), so an installed package finds them from any folder.
 """
 import os
 
 from yacs.config import CfgNode as CN
 
-__all__ = ["cfg", "get_default_config", "load_config", "ConfigError", "REPO_ROOT", "DEFAULT_CONFIG",
-           "TRACKER_CONFIG"]
+__all__ = ["cfg", "get_default_config", "load_config", "resolve_config", "bundled_configs",
+           "ConfigError", "REPO_ROOT", "CONFIG_DIR", "DEFAULT_CONFIG", "TRACKER_CONFIG"]
 
+# the checkout (editable install) or site-packages: only relative training-data paths use it
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 # the tools' default config (tools/test.py, train.py, ...): the paper's AlexNet RASNet
-DEFAULT_CONFIG = os.path.join(REPO_ROOT, "experiments", "rasnet.yaml")
+DEFAULT_CONFIG = os.path.join(CONFIG_DIR, "rasnet.yaml")
 # build_tracker()'s default: the most accurate shipped RASNet (README, "Shipped weights")
-TRACKER_CONFIG = os.path.join(REPO_ROOT, "experiments", "rasnet_mobilenetv2.yaml")
+TRACKER_CONFIG = os.path.join(CONFIG_DIR, "rasnet_mobilenetv2.yaml")
 
 
 class ConfigError(ValueError):
@@ -184,6 +188,33 @@ def get_default_config():
     return _C.clone()
 
 
+def bundled_configs():
+    """Names of the configs shipped in the package (``offline/...`` for training recipes)."""
+    names = []
+    for d, _, files in os.walk(CONFIG_DIR):
+        rel = os.path.relpath(d, CONFIG_DIR)
+        names += [os.path.normpath(os.path.join(rel, f))[:-5] for f in files if f.endswith(".yaml")]
+    return sorted(names)
+
+
+def resolve_config(path):
+    """A config file path: ``path`` itself when it is a file, else the bundled config of
+    that name (``rasnet_mobilenetv2``, ``rasnet.yaml``, ``experiments/rasnet.yaml`` or
+    ``offline/rasnet``), so the console scripts take the checkout's paths from anywhere."""
+    path = os.fspath(path)
+    if os.path.isfile(path):
+        return path
+    rel = path.replace(os.sep, "/")
+    for prefix in ("experiments/", "rasnet_plugin/configs/"):
+        rel = rel[len(prefix):] if rel.startswith(prefix) else rel
+    for cand in (rel, rel + ".yaml"):
+        full = os.path.join(CONFIG_DIR, cand)
+        if ".." not in cand.split("/") and os.path.isfile(full):
+            return full
+    raise ConfigError("config file not found: %s (bundled configs: %s)"
+                      % (path, ", ".join(bundled_configs())))
+
+
 def load_config(path, base=None, _chain=()):
     """Merge a YAML file into a copy of `base` (default: the defaults).
 
@@ -192,6 +223,7 @@ def load_config(path, base=None, _chain=()):
     the wrong type, raise ConfigError naming the key and the file.
     """
     node = (base if base is not None else _C).clone()
+    path = resolve_config(path) if not _chain else path
     if not os.path.isfile(path):
         raise ConfigError("config file not found: %s" % path)
     if os.path.realpath(path) in _chain:
