@@ -4,11 +4,13 @@ The CPU kernels are always built.  The CUDA kernels are built when torch was
 built with CUDA *and* a CUDA toolkit is found; `RASNET_WITH_CUDA=1` forces them
 (the build fails loudly if it cannot), `RASNET_WITH_CUDA=0` skips them.
 
-Install torch first (requirements.txt pins it), then:
-    pip install --no-build-isolation -e .
+Install torch first (requirements.txt pins it), then `pip install .` or `pip install -e .`
+(`--no-build-isolation` saves pip a download of setuptools; the extension is always built
+against the torch already installed, see `import_torch`).
 """
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,12 +64,40 @@ def want_cuda(torch):
     return cuda_home is not None, cuda_home
 
 
-def extensions():
+def import_torch():
+    """The torch of the environment being installed into. Under pip's build isolation that
+    environment's packages are hidden, and declaring torch a build requirement would make
+    pip fetch another (multi-GB) torch to compile against, so the installed one is located
+    by a clean interpreter (-I: no isolation overlay) and put on sys.path for the build."""
     try:
         import torch
+        return torch
     except ImportError:
+        pass
+    probe = subprocess.run([sys.executable, "-I", "-c",
+                            "import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
         sys.exit("rasnet_plugin: install torch first (pip install -r requirements.txt), then "
-                 "pip install --no-build-isolation -e .")
+                 "pip install .")
+    sys.path.append(probe.stdout.strip())
+    import torch
+    return torch
+
+
+def read_version():
+    with open(os.path.join(ROOT, "rasnet_plugin", "__init__.py")) as f:
+        return re.search(r'^__version__ = "([^"]+)"', f.read(), re.M).group(1)
+
+
+# console scripts: `rasnet-<name>` runs rasnet_plugin/cli/<module>.py, as tools/<module>.py does
+SCRIPTS = {"test": "test", "eval": "eval", "compare": "compare", "bench": "bench",
+           "bench-op": "bench_op", "soak": "soak", "train": "train",
+           "vot-workspace": "vot_workspace", "vot-compare": "vot_compare"}
+
+
+def extensions():
+    torch = import_torch()
     with_cuda, cuda_home = want_cuda(torch)
     if with_cuda:
         os.environ["CUDA_HOME"] = cuda_home  # must be set before cpp_extension is imported
@@ -109,13 +139,19 @@ ext_modules, cmdclass = extensions()
 
 setup(
     name="rasnet_plugin",
-    version="0.1.0",
+    version=read_version(),
     license="MIT",
     description="RASNet (Residual Attentional Siamese Network) tracker for PySOT, pytracking and the VOT toolkit",
     packages=find_packages(include=["rasnet_plugin", "rasnet_plugin.*"]),
-    package_data={"rasnet_plugin": ["weights/*.pth"]},
+    package_data={"rasnet_plugin": ["weights/*.pth", "configs/*.yaml", "configs/*/*.yaml"]},
     python_requires=">=3.9",
-    install_requires=["torch", "numpy", "yacs"],
+    # compatible ranges; requirements.txt holds the exact pins CI uses. One OpenCV only:
+    # contrib-headless has CSRT (tools/compare.py's peer) and no GUI libraries.
+    install_requires=["torch>=2.5,<3", "numpy>=1.24,<3", "yacs>=0.1.8,<0.2",
+                      "opencv-contrib-python-headless>=4.8,<5", "scikit-image>=0.21,<1",
+                      "matplotlib>=3.7,<4", "tqdm>=4.60,<5"],
+    entry_points={"console_scripts": ["rasnet-%s = rasnet_plugin.cli.%s:main" % kv
+                                      for kv in SCRIPTS.items()]},
     extras_require={
         "test": ["pytest", "hypothesis", "expecttest"],
         # the got10k toolkit (rasnet_plugin.integrations.got10k) and its dependencies, pinned;
