@@ -8,6 +8,9 @@
 // backward: the weighted template is materialised (tiny); grad_x gathers it
 //   against grad, one thread per element of grad_x; gw = dL/d(weighted
 //   template) is one warp per (template, c, u, v), reducing over the response.
+// layout: x is read through its strides, so an NCHW or channels-last x is used
+//   where it lies (no copy per call); grad_x comes back in x's layout, the rule
+//   the CPU kernels and the fake kernel (ops/attention_xcorr.py) follow.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -17,6 +20,8 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 
 #include "../attention_xcorr.h"
 
@@ -27,40 +32,53 @@ namespace {
 
 constexpr int kThreads = 256;
 
+// SM count of the current device, cached per device: one process may drive several GPUs.
 int num_sms() {
-  static const int count = [] {
-    int device = 0, sms = 0;
-    C10_CUDA_CHECK(cudaGetDevice(&device));
-    C10_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
-    return sms;
-  }();
-  return count;
+  static std::array<std::atomic<int>, 64> cache{};
+  int device = 0, sms = 0;
+  C10_CUDA_CHECK(cudaGetDevice(&device));
+  if (device >= 0 && device < static_cast<int>(cache.size()) && (sms = cache[device].load()) > 0) return sms;
+  C10_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+  if (device >= 0 && device < static_cast<int>(cache.size())) cache[device].store(sms);
+  return sms;
 }
+
+// Element strides of x (N, C, H, W), so the kernels read any dense layout in place.
+struct Strides {
+  int64_t n, c, h, w;
+};
+
+Strides strides_of(const at::Tensor& t) { return {t.stride(0), t.stride(1), t.stride(2), t.stride(3)}; }
+
+bool is_channels_last(const at::Tensor& t) { return t.is_contiguous(at::MemoryFormat::ChannelsLast); }
+
+// x as the kernels take it: in place when NCHW or channels-last, else copied once.
+at::Tensor dense(const at::Tensor& x) { return is_channels_last(x) ? x : x.contiguous(); }
 
 template <typename T, typename acc_t>
 __global__ void forward_kernel(const T* __restrict__ z, const T* __restrict__ x,
                                const T* __restrict__ s, const T* __restrict__ b,
-                               acc_t* __restrict__ partial, Geometry g, int64_t Bz,
-                               int64_t chans) {
+                               acc_t* __restrict__ partial, Geometry g, Strides xs,
+                               int64_t Bz, int64_t chans) {
   const int64_t n = blockIdx.x, group = blockIdx.y, groups = gridDim.y;
   const int64_t m = Bz == 1 ? 0 : n;
   const int64_t c0 = group * chans, c1 = min(g.C, c0 + chans);
-  const int64_t hw = g.h * g.w, HW = g.H * g.W;
+  const int64_t hw = g.h * g.w;
   const T* zm = z + m * g.C * hw;
   const T* sm = s + m * hw;
   const T* bm = b + m * g.C;
-  const T* xn = x + n * g.C * HW;
+  const T* xn = x + n * xs.n;
   for (int64_t k = threadIdx.x; k < g.Ho * g.Wo; k += blockDim.x) {
     const int64_t i = k / g.Wo, j = k % g.Wo;
     acc_t acc = 0;
     for (int64_t c = c0; c < c1; ++c) {
       const acc_t bc = static_cast<acc_t>(bm[c]);
       const T* zc = zm + c * hw;
-      const T* xc = xn + c * HW + i * g.W + j;
+      const T* xc = xn + c * xs.c + i * xs.h + j * xs.w;
       for (int64_t u = 0; u < g.h; ++u)
         for (int64_t v = 0; v < g.w; ++v)
           acc += static_cast<acc_t>(sm[u * g.w + v]) * bc * static_cast<acc_t>(zc[u * g.w + v]) *
-                 static_cast<acc_t>(xc[u * g.W + v]);
+                 static_cast<acc_t>(xc[u * xs.h + v * xs.w]);
     }
     partial[(n * groups + group) * g.Ho * g.Wo + k] = acc;
   }
@@ -68,12 +86,18 @@ __global__ void forward_kernel(const T* __restrict__ z, const T* __restrict__ x,
 
 template <typename T, typename acc_t>
 __global__ void grad_input_kernel(const T* __restrict__ grad, const T* __restrict__ wt,
-                                  T* __restrict__ gx, Geometry g, int64_t Bx, int64_t Bz) {
+                                  T* __restrict__ gx, Geometry g, int64_t Bx, int64_t Bz,
+                                  bool nhwc) {
   const int64_t total = Bx * g.C * g.H * g.W;
   for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < total;
        idx += int64_t(gridDim.x) * blockDim.x) {
-    const int64_t q = idx % g.W, p = (idx / g.W) % g.H;
-    const int64_t c = (idx / (g.W * g.H)) % g.C, n = idx / (g.W * g.H * g.C);
+    // idx walks gx in memory order (NCHW or NHWC), so the writes stay coalesced
+    int64_t n, c, p, q;
+    if (nhwc) {
+      c = idx % g.C, q = (idx / g.C) % g.W, p = (idx / (g.C * g.W)) % g.H, n = idx / (g.C * g.W * g.H);
+    } else {
+      q = idx % g.W, p = (idx / g.W) % g.H, c = (idx / (g.W * g.H)) % g.C, n = idx / (g.W * g.H * g.C);
+    }
     const int64_t m = Bz == 1 ? 0 : n;
     const T* wc = wt + (m * g.C + c) * g.h * g.w;
     const T* gn = grad + n * g.Ho * g.Wo;
@@ -90,7 +114,8 @@ __global__ void grad_input_kernel(const T* __restrict__ grad, const T* __restric
 
 template <typename T, typename acc_t>
 __global__ void grad_weight_kernel(const T* __restrict__ grad, const T* __restrict__ x,
-                                   acc_t* __restrict__ gw, Geometry g, int64_t Bx, int64_t Bz) {
+                                   acc_t* __restrict__ gw, Geometry g, Strides xs, int64_t Bx,
+                                   int64_t Bz) {
   const int64_t warps_per_block = blockDim.x / 32;
   const int64_t warp = blockIdx.x * warps_per_block + threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
@@ -104,7 +129,7 @@ __global__ void grad_weight_kernel(const T* __restrict__ grad, const T* __restri
     const int64_t n = n0 + k / (g.Ho * g.Wo), ij = k % (g.Ho * g.Wo);
     const int64_t i = ij / g.Wo, j = ij % g.Wo;
     acc += static_cast<acc_t>(grad[n * g.Ho * g.Wo + ij]) *
-           static_cast<acc_t>(x[((n * g.C + c) * g.H + i + u) * g.W + j + v]);
+           static_cast<acc_t>(x[n * xs.n + c * xs.c + (i + u) * xs.h + (j + v) * xs.w]);
   }
   for (int offset = 16; offset > 0; offset /= 2) acc += __shfl_down_sync(0xffffffffu, acc, offset);
   if (lane == 0) gw[warp] = acc;
@@ -118,7 +143,7 @@ at::Tensor forward_cuda(const at::Tensor& z_in, const at::Tensor& x_in,
                         const at::Tensor& s_in, const at::Tensor& b_in) {
   const Geometry g = check_inputs(z_in, x_in, s_in, b_in);
   c10::cuda::CUDAGuard guard(x_in.device());
-  const auto z = z_in.contiguous(), x = x_in.contiguous(), s = s_in.contiguous();
+  const auto z = z_in.contiguous(), x = dense(x_in), s = s_in.contiguous();
   const auto b = b_in.reshape({z.size(0), g.C}).contiguous();
   const int64_t Bz = z.size(0), Bx = x.size(0);
   // Enough (map, group) blocks to fill the GPU twice over.
@@ -133,7 +158,7 @@ at::Tensor forward_cuda(const at::Tensor& z_in, const at::Tensor& x_in,
     using acc_t = at::opmath_type<scalar_t>;
     forward_kernel<scalar_t, acc_t><<<grid, threads, 0, stream>>>(
         z.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), s.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(),
-        partial.data_ptr<acc_t>(), g, Bz, chans);
+        partial.data_ptr<acc_t>(), g, strides_of(x), Bz, chans);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return partial.sum(1, /*keepdim=*/true).to(x.scalar_type());
@@ -147,22 +172,24 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> backward_cuda(
   const auto dtype = x_in.scalar_type();
   const auto acc_dtype = at::toOpMathType(dtype);
   const auto grad = grad_in.to(dtype).contiguous();
-  const auto x = x_in.contiguous(), s = s_in.contiguous();
+  const auto x = dense(x_in), s = s_in.contiguous();
   const int64_t Bz = z_in.size(0), Bx = x.size(0);
   const auto b4 = b_in.reshape({Bz, g.C, 1, 1});
   const auto wt = (z_in * s * b4).contiguous();
-  auto gx = at::empty(x.sizes(), x.options());
+  const bool nhwc = is_channels_last(x);
+  auto gx = at::empty(x.sizes(), x.options().memory_format(
+      nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous));
   auto gw = at::empty(z_in.sizes(), z_in.options().dtype(acc_dtype));
   auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "attention_xcorr_backward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     const int64_t total = gx.numel();
     grad_input_kernel<scalar_t, acc_t><<<grid_for(total, kThreads), kThreads, 0, stream>>>(
-        grad.data_ptr<scalar_t>(), wt.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), g, Bx, Bz);
+        grad.data_ptr<scalar_t>(), wt.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), g, Bx, Bz, nhwc);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
     const int64_t warps = gw.numel();
     grad_weight_kernel<scalar_t, acc_t><<<grid_for(warps * 32, kThreads), kThreads, 0, stream>>>(
-        grad.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), gw.data_ptr<acc_t>(), g, Bx, Bz);
+        grad.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), gw.data_ptr<acc_t>(), g, strides_of(x), Bx, Bz);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   auto rest = split_weight_grad(gw, z_in.to(acc_dtype), s.to(acc_dtype), b_in.to(acc_dtype));
