@@ -1,4 +1,4 @@
-"""tools/compare.py: the scores by hand, and a run on a tiny OTB-layout dataset."""
+"""tools/compare.py (rasnet_plugin.cli.compare, .evaluation.compare): the scores by hand, and a run on a tiny OTB-layout dataset."""
 import json
 import os
 
@@ -6,11 +6,11 @@ import cv2
 import numpy as np
 import pytest
 
-from _tools import load_tool
-from rasnet_plugin.config import REPO_ROOT
+from rasnet_plugin.cli import compare as compare_cli
+from rasnet_plugin.config import CONFIG_DIR
+from rasnet_plugin.evaluation import compare
 
-compare = load_tool("compare")
-SIAMFC_CFG = os.path.join(REPO_ROOT, "experiments", "siamfc.yaml")
+SIAMFC_CFG = os.path.join(CONFIG_DIR, "siamfc.yaml")
 
 
 def test_scores_hand_computed():
@@ -59,7 +59,7 @@ def test_compare_runs_resumes_and_reports(tmp_path, capsys, monkeypatch):
     data, res = make_otb(tmp_path), str(tmp_path / "res")
     argv = ["--dataset", data, "--results", res, "--threads", "1",
             "--tracker", "csrt", "mine=%s" % SIAMFC_CFG]
-    assert compare.main(argv) == 0
+    assert compare_cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "| tracker | OTBtiny AUC / P@20 / fps |" in out
     table = json.loads(open(os.path.join(res, "compare.json")).read())
@@ -76,21 +76,21 @@ def test_compare_runs_resumes_and_reports(tmp_path, capsys, monkeypatch):
     def no_build(*_):
         raise AssertionError("rebuilt a tracker although its results exist")
     monkeypatch.setattr(compare, "make_tracker", no_build)
-    assert compare.main(argv) == 0
+    assert compare_cli.main(argv) == 0
     assert json.loads(open(os.path.join(res, "compare.json")).read()) == table
     with pytest.raises(AssertionError, match="rebuilt"):
-        compare.main(argv + ["--force"])
+        compare_cli.main(argv + ["--force"])
 
 
 def test_compare_bad_input_is_named_and_others_still_run(tmp_path, capsys):
     data, res = make_otb(tmp_path, n=4), str(tmp_path / "res")
-    assert compare.main(["--dataset", data, "--tracker", "nope"]) == 1
+    assert compare_cli.main(["--dataset", data, "--tracker", "nope"]) == 1
     assert "'nope'" in capsys.readouterr().err
-    assert compare.main(["--dataset", str(tmp_path / "none"), "--tracker", "csrt"]) == 1
+    assert compare_cli.main(["--dataset", str(tmp_path / "none"), "--tracker", "csrt"]) == 1
     capsys.readouterr()
     argv = ["--dataset", data, "--results", res, "--threads", "1",
             "--tracker", "gone=%s,%s" % (SIAMFC_CFG, tmp_path / "absent.pth"), "csrt"]
-    assert compare.main(argv) == 1
+    assert compare_cli.main(argv) == 1
     captured = capsys.readouterr()
     assert "absent.pth" in captured.err and "| csrt |" in captured.out
 

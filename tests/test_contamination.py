@@ -7,7 +7,6 @@ import torch
 from rasnet_plugin.evaluation import contamination as C
 from rasnet_plugin.evaluation import results as R
 
-from _tools import load_tool
 from test_eval_tool import _rows, _run, _write_dataset
 
 
@@ -69,7 +68,7 @@ def test_eval_marks_and_excludes_trained_videos(setup):
 
 
 def test_compare_marks_and_excludes_per_tracker(setup, monkeypatch):
-    compare = load_tool("compare")
+    from rasnet_plugin.evaluation import compare
     from rasnet_plugin.datasets import load_dataset
     ds = load_dataset(str(setup / "testing_dataset" / "SYN"))
     gt = {v.name: v.gt_xywh() for v in ds}

@@ -7,9 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from rasnet_plugin.datasets import Dataset, DatasetError, Video, load_dataset
-
-SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+from _data import REAL_DATA, SKIP_REASON
+from rasnet_plugin.datasets import Dataset, DatasetError, Video, load_dataset, load_dataset_lenient
 
 
 # ---------------------------------------------------------------- tiny layouts
@@ -406,12 +405,62 @@ def test_video_validates_tags_and_counts(tmp_path):
         Video("v", ["a.jpg"], [[1, 1, 4, 4]], tags={"occlusion": [0, 1]})
 
 
+# ---------------------------------------------------------------- lenient loading
+
+def test_lenient_otb_good_video_loads_broken_one_reported(tmp_path):
+    root = make_otb(tmp_path / "OTBmix", seqs=(("Good", 4), ("Short", 5)))
+    gt = os.path.join(root, "Short", "groundtruth_rect.txt")
+    _write_gt(gt, _boxes(3))                                  # 3 boxes for 5 images
+    with pytest.raises(DatasetError):
+        load_dataset(root)                                    # the strict loader refuses all
+    ds, broken = load_dataset_lenient(root)
+    assert isinstance(ds, Dataset) and ds.name == "OTBmix" and not ds.is_vot
+    assert [v.name for v in ds] == ["Good"] and len(ds["Good"]) == 4
+    assert [name for name, _ in broken] == ["Short"]
+    msg = broken[0][1]
+    assert gt in msg and "3 ground-truth lines but 5 images" in msg
+
+
+def test_lenient_vot_and_json_name_file_and_reason(tmp_path):
+    root = make_vot(tmp_path / "VOTmix", seqs=(("bag", 4), ("gone", 3)))
+    os.remove(os.path.join(root, "gone", "groundtruth.txt"))
+    ds, broken = load_dataset_lenient(root)
+    assert ds.is_vot and [v.name for v in ds] == ["bag"]
+    assert broken == [("gone", f"{os.path.join(root, 'gone')}: VOT sequence without groundtruth.txt")]
+
+    path = make_pysot(str(tmp_path / "JS"), "JS", videos=(("a", 3), ("b", 3)))
+    with open(path) as f:
+        meta = json.load(f)
+    meta["b"]["init_rect"] = [1, 2, 0, 5]                     # an empty first box
+    with open(path, "w") as f:
+        json.dump(meta, f)
+    ds, broken = load_dataset_lenient("JS", root=str(tmp_path))
+    assert ds.name == "JS" and [v.name for v in ds] == ["a"] and not ds.is_vot
+    (name, msg), = broken
+    assert name == "b" and path in msg and "init box is empty" in msg
+
+
+def test_lenient_whole_dataset_and_unsplittable_errors(tmp_path):
+    root = make_otb(tmp_path / "OTBok")
+    ds, broken = load_dataset_lenient(root)
+    assert broken == [] and [v.name for v in ds] == ["Basketball", "Car"]
+    with pytest.raises(DatasetError, match="not found"):
+        load_dataset_lenient(str(tmp_path / "missing"))
+    bad = tmp_path / "Bad"
+    bad.mkdir()
+    (bad / "Bad.json").write_text("{broken")
+    with pytest.raises(DatasetError, match="invalid JSON"):
+        load_dataset_lenient(str(bad))
+
+
 # ---------------------------------------------------------------- the real sequences
 
 def _shared(*parts):
-    path = os.path.join(SHARED_DATA, *parts)
+    if REAL_DATA is None:
+        pytest.skip(SKIP_REASON)
+    path = os.path.join(REAL_DATA, *parts)
     if not os.path.exists(path):
-        pytest.skip(f"shared data not present: {path}")
+        pytest.skip(f"real sequences not present: {path}")
     return path
 
 

@@ -1,5 +1,4 @@
 """tools/eval.py end to end on small synthetic PySOT-JSON datasets written in tmp_path."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -123,10 +122,8 @@ def test_benchmark_api_per_video_and_attributes(ope_setup):
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location("rasnet_eval_tool", TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from rasnet_plugin.cli import eval as eval_cli
+    return eval_cli
 
 
 @pytest.fixture

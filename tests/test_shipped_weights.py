@@ -12,7 +12,6 @@ from rasnet_plugin.config import REPO_ROOT, TRACKER_CONFIG, load_config
 from rasnet_plugin.datasets import load_dataset
 from rasnet_plugin.models import build_model
 
-from _tools import load_tool
 
 SHIPPED = api.SHIPPED_WEIGHTS
 SHARED = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
@@ -70,7 +69,7 @@ def test_defaults_pick_the_weights_that_fit():
 def test_shipped_rasnet_tracks_real_video(monkeypatch, tmp_path, name, auc_floor):
     """Shipped vs untrained RASNet (trunk too), one pass over a real sequence (tools/compare.py's
     protocol); floors set well under the measured figures (README, "Accuracy")."""
-    compare = load_tool("compare")
+    from rasnet_plugin.evaluation import compare
     video = load_dataset(os.path.join(SHARED, REAL_CHECK[0]))[REAL_CHECK[1]]
     config = os.path.join(REPO_ROOT, "experiments", name)
     trained = rasnet_plugin.build_tracker(config, device="cpu")

@@ -1,5 +1,5 @@
 """Speed never costs correctness: the optimised per-frame path against a plain one,
-and bf16 against fp32, on a real sequence (../shared/data, else the bundled benchmark)."""
+and bf16 against fp32, on a real sequence ($RASNET_TEST_DATA, else the bundled benchmark)."""
 import os
 
 import cv2
@@ -7,22 +7,23 @@ import numpy as np
 import pytest
 import torch
 
-from rasnet_plugin.config import REPO_ROOT, get_default_config
+from _data import REAL_DATA
+from rasnet_plugin.config import get_default_config
 from rasnet_plugin.datasets import ensure_bundled, load_dataset
 from rasnet_plugin.evaluation.metrics import iou
 from rasnet_plugin.models import build_model
 from rasnet_plugin.ops import attention_xcorr_reference
 from rasnet_plugin.tracker import RASNetTracker
 
-SHARED = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data", "OTB-dev", "Crossing")
+CROSSING = os.path.join(REAL_DATA, "OTB-dev", "Crossing") if REAL_DATA else None
 FRAMES = 30
 
 
 @pytest.fixture(scope="module")
 def sequence(tmp_path_factory):
-    if os.path.isdir(SHARED):
-        video = load_dataset(SHARED).videos[0]
-    else:  # no shared data: a bundled video (real photographs) instead
+    if CROSSING and os.path.isdir(CROSSING):
+        video = load_dataset(CROSSING).videos[0]
+    else:  # no real sequences: a bundled video (real photographs) instead
         video = load_dataset(ensure_bundled(str(tmp_path_factory.mktemp("bench")))).videos[0]
     return [video.load_frame(i) for i in range(FRAMES)], video.init_rect
 

@@ -1,6 +1,5 @@
 """tools/test.py end to end: PySOT's result layout, the VOT reset protocol, resuming,
 --force, broken videos, bad snapshots, parallel workers and the bundled default."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,7 +13,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import rasnet_plugin
+from rasnet_plugin.cli import test as test_cli
 from rasnet_plugin.config import REPO_ROOT
+from rasnet_plugin.evaluation import reset_protocol
 from rasnet_plugin.tracker import RASNetTracker
 
 TOOL = os.path.join(REPO_ROOT, "tools", "test.py")
@@ -182,9 +183,7 @@ def test_vot_reset_protocol_layout(datasets, tmp_path):
 
 
 def test_vot_protocol_helpers():
-    spec = importlib.util.spec_from_file_location("rasnet_test_tool", TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = reset_protocol
     # a 4-value box goes through PySOT's polygon and comes back unchanged
     assert tool.gt_polygon([10, 20, 30, 40]) == [10, 20, 10, 59, 39, 59, 39, 20]
     np.testing.assert_allclose(tool.pysot_init_box([10, 20, 30, 40]), [10, 20, 30, 40])
@@ -264,9 +263,7 @@ class _FastModel(nn.Module):
 
 
 def test_no_dataset_builds_the_bundled_benchmark(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("rasnet_test_tool_main", TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = test_cli
     monkeypatch.setattr(rasnet_plugin, "build_tracker",
                         lambda cfg, snapshot, device: RASNetTracker(_FastModel(), cfg, "cpu"))
     root, res = str(tmp_path / "td"), str(tmp_path / "results")

@@ -26,16 +26,27 @@ _VOT_RESET_NAME = re.compile(r"^VOT20(16|18|19)(?!-?LT)", re.IGNORECASE)
 _OTB_GT = re.compile(r"^groundtruth_rect(?:\.(\d+))?\.txt$")
 
 
-def load_dataset(name_or_path, root="testing_dataset"):
-    """Load a dataset by name (`root/<NAME>/`) or by path (folder or PySOT json), any layout."""
+def is_vot_reset_name(name):
+    """True for the dataset names PySOT scores with the reset protocol (VOT2016/18/19)."""
+    return bool(_VOT_RESET_NAME.match(name))
+
+
+def resolve_dataset_path(name_or_path, root="testing_dataset"):
+    """`root/<name>` when that exists, else `name_or_path` itself; DatasetError when neither
+    does (the message names both places it looked)."""
     path = os.fspath(name_or_path)
     named = os.path.join(root, path) if root and not os.path.isabs(path) else None
     if named and os.path.exists(named):
-        path = named
-    elif not os.path.exists(path):
+        return os.path.abspath(named)
+    if not os.path.exists(path):
         looked = [os.path.abspath(p) for p in (named, path) if p]
         raise DatasetError(f"dataset {path!r} not found (looked for {' and '.join(looked)})")
-    path = os.path.abspath(path)
+    return os.path.abspath(path)
+
+
+def load_dataset(name_or_path, root="testing_dataset"):
+    """Load a dataset by name (`root/<NAME>/`) or by path (folder or PySOT json), any layout."""
+    path = resolve_dataset_path(name_or_path, root)
     if os.path.isfile(path):
         if not path.endswith(".json"):
             raise DatasetError(f"{path}: a dataset file must be a PySOT .json annotation")
@@ -54,12 +65,12 @@ def detect_layout(folder):
         return "pysot", os.path.join(folder, f"{base}.json")
     if "list.txt" in entries:
         return "vot", folder
-    if _otb_gt_files(folder) and os.path.isdir(os.path.join(folder, "img")):
+    if otb_gt_files(folder) and os.path.isdir(os.path.join(folder, "img")):
         return "otb-seq", folder
     if "groundtruth.txt" in entries:
         return "vot-seq", folder
     subdirs = [os.path.join(folder, e) for e in entries if os.path.isdir(os.path.join(folder, e))]
-    if any(_otb_gt_files(d) for d in subdirs):
+    if any(otb_gt_files(d) for d in subdirs):
         return "otb", folder
     if any(os.path.isfile(os.path.join(d, "groundtruth.txt")) for d in subdirs):
         return "vot", folder
@@ -134,7 +145,7 @@ def _list_images(folder):
 
 # ---------------------------------------------------------------- OTB
 
-def _otb_gt_files(seq_dir):
+def otb_gt_files(seq_dir):
     try:
         return sorted(f for f in os.listdir(seq_dir) if _OTB_GT.match(f))
     except OSError:
@@ -149,7 +160,7 @@ def load_otb_sequence(seq_dir):
         raise DatasetError(f"{seq_dir}: OTB sequence without an img/ folder")
     frames = _list_images(img_dir)
     videos = []
-    for gt_name in _otb_gt_files(seq_dir):
+    for gt_name in otb_gt_files(seq_dir):
         gt_path = os.path.join(seq_dir, gt_name)
         gt = read_gt_file(gt_path)
         if len(gt) != len(frames):
@@ -164,7 +175,7 @@ def load_otb(folder):
     videos = []
     for entry in sorted(os.listdir(folder)):
         seq_dir = os.path.join(folder, entry)
-        if os.path.isdir(seq_dir) and _otb_gt_files(seq_dir):
+        if os.path.isdir(seq_dir) and otb_gt_files(seq_dir):
             videos += load_otb_sequence(seq_dir)
     return _dataset(folder, videos, is_vot=False)
 
@@ -313,7 +324,7 @@ def _json_gt(rows, where):
                     dtype=np.float64).reshape(len(rows), -1)
 
 
-def _json_video(name, entry, ds_dir, json_path):
+def load_json_video(name, entry, ds_dir, json_path):
     where = f"{json_path}: video {name!r}"
     if not isinstance(entry, dict):
         raise DatasetError(f"{where}: entry must be an object, got {type(entry).__name__}")
@@ -345,9 +356,8 @@ def _json_video(name, entry, ds_dir, json_path):
     return Video(name, paths, gt, init_rect=init, attr=attr, tags=tags, source=json_path)
 
 
-def load_pysot_json(json_path, name=None):
-    ds_dir = os.path.dirname(os.path.abspath(json_path))
-    name = name or os.path.splitext(os.path.basename(json_path))[0]
+def read_pysot_json(json_path):
+    """The {video: entry} object of a PySOT annotation file (DatasetError when unreadable)."""
     try:
         with open(json_path, encoding="utf-8") as f:
             meta = json.load(f)
@@ -360,8 +370,15 @@ def load_pysot_json(json_path, name=None):
     if not isinstance(meta, dict):
         raise DatasetError(f"{json_path}: top level must be an object {{video: {{...}}}}, "
                            f"got {type(meta).__name__}")
-    videos = [_json_video(str(k), v, ds_dir, json_path) for k, v in meta.items()]
-    is_vot = bool(_VOT_RESET_NAME.match(name)) or any(v.gt.shape[1] == 8 for v in videos)
+    return meta
+
+
+def load_pysot_json(json_path, name=None):
+    ds_dir = os.path.dirname(os.path.abspath(json_path))
+    name = name or os.path.splitext(os.path.basename(json_path))[0]
+    meta = read_pysot_json(json_path)
+    videos = [load_json_video(str(k), v, ds_dir, json_path) for k, v in meta.items()]
+    is_vot = bool(is_vot_reset_name(name)) or any(v.gt.shape[1] == 8 for v in videos)
     return _dataset(ds_dir, videos, is_vot=is_vot, name=name, source=json_path)
 
 
@@ -379,5 +396,7 @@ def _dataset(folder, videos, is_vot, name=None, source=None):
 _LOADERS = {"vot": load_vot, "vot-seq": _load_vot_single,
             "otb": load_otb, "otb-seq": _load_otb_single}
 
-__all__ = ["load_dataset", "detect_layout", "read_gt_file", "load_pysot_json", "load_otb",
-           "load_vot", "load_otb_sequence", "load_vot_sequence", "IMAGE_EXTS"]
+__all__ = ["load_dataset", "resolve_dataset_path", "detect_layout", "read_gt_file",
+           "read_pysot_json", "load_pysot_json", "load_json_video", "load_otb", "load_vot",
+           "load_otb_sequence", "load_vot_sequence", "otb_gt_files", "is_vot_reset_name",
+           "IMAGE_EXTS"]

@@ -1,7 +1,10 @@
 """Evaluation of tracker results in PySOT's layout: result files, metrics, benchmark, plots.
 
-Plots are imported lazily (``rasnet_plugin.evaluation.plots``) so that importing this
-package does not import matplotlib.
+Running trackers over datasets (the one-pass and VOT reset loops, resume, worker pool) is
+``rasnet_plugin.evaluation.running``; the tools' other logic: ``compare`` (tracker
+comparison), ``speed`` (tracker speed per precision), ``soak`` (long runs), ``report``
+(eval tables). Plots are imported lazily (``rasnet_plugin.evaluation.plots``) so that
+importing this package does not import matplotlib.
 """
 from .metrics import (DEFAULT_EAO_INTERVAL, EAO_INTERVALS, NORM_PRECISION_THRESHOLDS,
                       PRECISION_THRESHOLDS, SUCCESS_THRESHOLDS, box_centers, eao_curve,

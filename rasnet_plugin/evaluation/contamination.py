@@ -10,7 +10,7 @@ import re
 
 from ..api import BUNDLED_DIR, read_checkpoint
 
-__all__ = ["video_key", "trained_videos", "trained_matches", "shipped_snapshots",
+__all__ = ["video_key", "trained_videos", "trained_matches", "shipped_snapshots", "guard_dataset",
            "BENCHMARK_PREFIXES"]
 
 # prefixes training sets put before a benchmark's own video names
@@ -57,3 +57,26 @@ def shipped_snapshots():
         return []
     return sorted(os.path.join(BUNDLED_DIR, f) for f in os.listdir(BUNDLED_DIR)
                   if f.endswith(".pth"))
+
+
+def guard_dataset(dataset, snapshots=None, exclude=False, log=print):
+    """(dataset to score, names marked as trained on) for `tools/eval.py`: logs each video
+    that a checkpoint of `snapshots` (default: the shipped weights) was trained on and,
+    with `exclude`, drops those videos (DatasetError when nothing is left)."""
+    from ..datasets import Dataset, DatasetError
+
+    trained = {}
+    for path in (shipped_snapshots() if snapshots is None else snapshots):
+        for key, sources in trained_videos(path).items():
+            trained.setdefault(key, []).extend(sources)
+    matches = trained_matches([v.name for v in dataset], trained)
+    for name, sources in sorted(matches.items()):
+        log("trained on: %s (%s)%s" % (name, ", ".join(sorted({"%s/%s" % s for s in sources})),
+                                       " -- excluded" if exclude else ""))
+    if not (exclude and matches):
+        return dataset, set(matches)
+    kept = [v for v in dataset if v.name not in matches]
+    if not kept:
+        raise DatasetError("%s: every video is a training video of the checkpoints; nothing "
+                           "left to score with --exclude-trained" % dataset.name)
+    return Dataset(dataset.name, dataset.root, kept, is_vot=dataset.is_vot), set()

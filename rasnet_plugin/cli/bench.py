@@ -1,0 +1,83 @@
+"""End-to-end tracker speed (and accuracy per precision) on real sequences.
+
+For each precision (CPU: fp32, bf16; CUDA: fp32, fp16, bf16) it measures, in one run:
+  - tracker frames/s over whole sequences, frames already decoded (decoding is timed
+    separately), median over --repeat runs;
+  - the backbone-only bound: the same batched backbone calls (the scale pyramid) alone;
+  - the time share of each stage (crop, backbone, correlation, post-processing) from an
+    instrumented run;
+  - success AUC / precision@20 of that precision's boxes, so a faster precision is never
+    mistaken for a free one.
+Sequences: the given --dataset, else $RASNET_TEST_DATA/OTB-dev and $RASNET_TEST_DATA/VOT-dev
+when the environment variable RASNET_TEST_DATA is set, else the bundled RASNetBench.
+
+    python tools/bench.py [--dataset PATH ...] [--precision fp32 bf16] [--repeat 3] [--device cpu]
+
+(also installed as `rasnet-bench`; the measurement: rasnet_plugin/evaluation/speed.py).
+"""
+import argparse
+import os
+
+from ..config import DEFAULT_CONFIG, REPO_ROOT, load_config
+from ..datasets import load_dataset
+from ..datasets.defaults import default_datasets
+
+DATASET_ROOT = os.path.join(REPO_ROOT, "testing_dataset")
+
+
+def main(argv=None):
+    import torch
+    from ..api import build_tracker
+    from ..evaluation import speed
+    from ..hardware import cpu_info
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", nargs="+", default=None,
+                        help="dataset folders/names (default: $RASNET_TEST_DATA/{OTB-dev,VOT-dev} "
+                             "when RASNET_TEST_DATA is set, else the bundled RASNetBench)")
+    parser.add_argument("--config", default=DEFAULT_CONFIG)
+    parser.add_argument("--snapshot", default=None)
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--precision", nargs="+", default=None,
+                        help="default: fp32 bf16 on CPU, fp32 fp16 bf16 on CUDA")
+    parser.add_argument("--repeat", type=int, default=3, help="timed passes over every sequence")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    datasets = [load_dataset(d, root=DATASET_ROOT)
+                for d in (args.dataset or default_datasets(DATASET_ROOT))]
+    videos = [v for ds in datasets for v in ds.videos]
+    decoded, decode_s = [], 0.0
+    for v in videos:
+        frames, secs = speed.decode(v)
+        decoded.append(frames)
+        decode_s += secs
+    total_frames = sum(len(f) for f in decoded)
+
+    base = load_config(args.config)
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    precisions = args.precision or (["fp32", "fp16", "bf16"] if device.type == "cuda" else ["fp32", "bf16"])
+    if device.type == "cpu":
+        machine = "CPU: %s, %d threads" % (cpu_info()["model"], torch.get_num_threads())
+    else:
+        machine = "GPU: %s" % torch.cuda.get_device_name(device)
+    print("# %s; torch %s; %d sequences, %d frames (%s)"
+          % (machine, torch.__version__, len(videos), total_frames, ", ".join(v.name for v in videos)))
+    print("# decoding: %.1f ms/frame (excluded from the tracker figures)" % (1e3 * decode_s / total_frames))
+
+    rows = []
+    for precision in precisions:
+        cfg = base.clone()
+        cfg.defrost()
+        cfg.TRACK.PRECISION = precision
+        tracker = build_tracker(cfg, snapshot=args.snapshot, device=str(device))
+        r = speed.measure_precision(tracker, precision, videos, decoded, args.repeat)
+        rows.append(r)
+        print("%-5s tracker %6.1f fps (runs: %s)  backbone-only %6.1f fps  ratio %.2f  AUC %.3f  P@20 %.3f"
+              % (precision, r.fps, ", ".join("%.1f" % f for f in r.run_fps), r.bound, r.fps / r.bound,
+                 r.auc, r.precision_20), flush=True)
+    print()
+    print(speed.markdown(rows))
+    return 0

@@ -1,0 +1,68 @@
+"""Benchmark the fused attention_xcorr op against the plain PyTorch formula.
+
+Plain formula: w = z * s * b, then a grouped conv2d (one group per pair), or a
+plain conv2d when one template serves several search crops.  Both run in the
+same process on the same inputs, interleaved repetition by repetition so that
+machine noise hits both alike; medians are printed with their ratio.
+
+    python tools/bench_op.py                   # CPU, and CUDA when present
+    python tools/bench_op.py --device cuda --dtype float16 bfloat16
+
+(also installed as `rasnet-bench-op`; the timing: rasnet_plugin/ops/benchmark.py)
+"""
+import argparse
+
+
+def main(argv=None):
+    import torch
+    from .. import _extension, ops
+    from ..ops.benchmark import CASES, bench_case
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", choices=["cpu", "cuda", "all"], default="all")
+    parser.add_argument("--dtype", nargs="+", default=None,
+                        help="dtypes to time (default: float32; on CUDA also float16 and bfloat16)")
+    parser.add_argument("--layout", nargs="+", choices=["nchw", "channels_last"],
+                        default=["nchw", "channels_last"])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
+    args = parser.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if not ops.has_fused():
+        print("the fused op is not built: nothing to compare (pip install --no-build-isolation -e .)")
+        return 1
+    devices = []
+    if args.device in ("cpu", "all"):
+        devices.append(torch.device("cpu"))
+    if args.device in ("cuda", "all") and torch.cuda.is_available():
+        devices.append(torch.device("cuda"))
+    elif args.device == "cuda":
+        print("CUDA is not available")
+        return 1
+
+    rows = []
+    for device in devices:
+        if device.type == "cuda":
+            name = torch.cuda.get_device_name(device)
+            dtypes = args.dtype or ["float32", "float16", "bfloat16"]
+        else:
+            name = "CPU, %d threads, kernels: %s" % (torch.get_num_threads(), _extension.cpu_isa())
+            dtypes = [d for d in (args.dtype or ["float32"]) if d in ("float32", "float64")]
+        print("# %s (torch %s)" % (name, torch.__version__))
+        for dtype_name in dtypes:
+            for layout in args.layout:
+                for label, bz, bx in CASES:
+                    timed = bench_case(bz, bx, device, getattr(torch, dtype_name), layout, args.repeat)
+                    for mode, (fused, plain) in timed.items():
+                        rows.append((device.type, dtype_name, layout, label, mode, fused, plain))
+                        print("%-4s %-8s %-13s %-21s %-16s fused %8.3f ms  plain %8.3f ms  x%.1f"
+                              % (device.type, dtype_name, layout, label, mode, fused, plain, plain / fused),
+                              flush=True)
+
+    print("\n| device | dtype | layout | case | pass | fused (ms) | plain (ms) | speed-up |")
+    print("|---|---|---|---|---|---|---|---|")
+    for dev, dt, layout, label, mode, fused, plain in rows:
+        print("| %s | %s | %s | %s | %s | %.3f | %.3f | %.1fx |" % (dev, dt, layout, label, mode, fused, plain, plain / fused))
+    return 0
