@@ -26,11 +26,10 @@ pytest.importorskip("vot", reason="vot-toolkit is not installed; install the vot
 import trax  # noqa: E402
 from trax.client import Client  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+from rasnet_plugin.vot import compare as vot_compare  # noqa: E402
+from rasnet_plugin.vot import workspace as vot_workspace  # noqa: E402
 
-import vot_compare  # noqa: E402
-import vot_workspace  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # phx-class-registry 5.1 (a toolkit dependency) warns about its own deprecated API
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:class_registry")
@@ -69,6 +68,9 @@ def test_workspace_files(ws):
         cfg = yaml.safe_load(f)
     assert cfg["sequences"] == ws["sequences"] and os.path.isabs(cfg["sequences"])
     assert cfg["stack"] == os.path.join(wsdir, "rasnet_stack.yaml")
+    assert cfg == {"stack": os.path.join(wsdir, "rasnet_stack.yaml"),
+                   "registry": ["./trackers.ini"], "sequences": ws["sequences"]}
+    assert ws["lengths"] == {v: FRAMES for v in VIDEOS}
     with open(cfg["stack"]) as f:
         stack = yaml.safe_load(f)
     assert "dataset" not in stack  # a dataset key would make the toolkit download
@@ -78,6 +80,19 @@ def test_workspace_files(ws):
     assert {"supervised_average_ar", "supervised_eao_score"} <= set(types)
     low, high = ws["eao_interval"]
     assert 1 <= low <= high <= FRAMES - 1  # inside the sequence lengths, or EAO is NaN
+    # two 30-frame sequences: median 30, high = min(30, longest - 1) = 29, low = 30 / 3
+    assert (low, high) == (10, 29)
+    assert stack == {
+        "title": "RASNet local stack", "url": "",
+        "experiments": {
+            "baseline": {"type": "supervised", "repetitions": 1, "skip_initialize": 5,
+                         "analyses": [{"type": "supervised_average_ar", "sensitivity": 30,
+                                       "burnin": 10},
+                                      {"type": "cumulative_failures"},
+                                      {"type": "supervised_eao_score", "low": 10, "high": 29},
+                                      {"type": "supervised_eao_curve"}]},
+            "unsupervised": {"type": "unsupervised", "repetitions": 1,
+                             "analyses": [{"type": "average_accuracy"}]}}}
 
     with open(os.path.join(wsdir, "trackers.ini")) as f:
         text = f.read()
@@ -90,6 +105,21 @@ def test_workspace_files(ws):
     for line in text.splitlines():  # no inline comments: the toolkit would keep them
         if "=" in line:
             assert "#" not in line and ";" not in line, line
+    assert text.startswith("# RASNet trackers for the VOT toolkit (written by "
+                           "tools/vot_workspace.py).\n# `paths` replaces PYTHONPATH for the "
+                           "tracker process; `timeout` is per request.\n\n[RASNet]\n")
+    import configparser
+
+    cp = configparser.ConfigParser()  # the toolkit's parser, with its % interpolation
+    cp.optionxform = str
+    cp.read_string(text)
+    for name, label, config in (("RASNet", "RASNet", "rasnet.yaml"),
+                                ("SiamFC", "SiamFC (ablation)", "siamfc.yaml")):
+        assert dict(cp[name]) == {"label": label, "protocol": "traxpython",
+                                  "command": "rasnet_plugin.vot", "paths": ROOT,
+                                  "python": sys.executable, "timeout": "120",
+                                  "env_RASNET_CONFIG": os.path.join(ROOT, "experiments", config)}
+    assert cp.sections() == ["RASNet", "SiamFC"]
 
     # the toolkit parses it and builds the command with this interpreter and our paths
     from vot.tracker import Registry
@@ -98,6 +128,7 @@ def test_workspace_files(ws):
     assert set(registry.identifiers()) == {"RASNet", "SiamFC"}
     runtime = registry["RASNet"].runtime()
     assert runtime._command.split()[:3] == [sys.executable, "-m", "rasnet_plugin.vot"]
+    assert runtime._command == sys.executable + " -m rasnet_plugin.vot"
     assert runtime._envvars["PYTHONPATH"] == ROOT
     assert runtime._envvars["RASNET_CONFIG"] == os.path.join(ROOT, "experiments/rasnet.yaml")
 
@@ -110,6 +141,9 @@ def test_trackers_ini_escapes_percent(tmp_path):
     cp = configparser.ConfigParser()
     cp.read_string(text)  # the toolkit's parser, with its % interpolation
     assert cp["RASNet"]["env_RASNET_SNAPSHOT"].endswith("w%1.pth")
+    for name in ("RASNet", "SiamFC"):
+        assert cp[name]["env_RASNET_SNAPSHOT"] == str(tmp_path / "w%1.pth")
+    assert text.count("env_RASNET_SNAPSHOT = %s\n" % str(tmp_path / "w%%1.pth")) == 2
 
 
 def test_existing_workspace_keeps_its_trackers_and_config(ws, tmp_path, capsys):
@@ -123,28 +157,74 @@ def test_existing_workspace_keeps_its_trackers_and_config(ws, tmp_path, capsys):
     for _ in range(2):  # idempotent
         info = vot_workspace.write_workspace(str(wsdir), sequences=ws["sequences"],
                                              stack="vot2016/rgb")
-    assert "warning" in capsys.readouterr().err  # vot2016's EAO [108, 371] > 30 frames
+    err = capsys.readouterr().err
+    assert "warning" in err  # vot2016's EAO [108, 371] > 30 frames
+    assert err == 2 * ("vot_workspace: warning: stack vot2016/rgb scores EAO on [108, 371] but "
+                       "the longest sequence has 30 frames: its EAO will be NaN\n")
+    assert info["eao_interval"] == (108, 371)
+    import vot.stack
     import yaml
 
     cfg = yaml.safe_load((wsdir / "config.yaml").read_text())
     assert cfg["report"] == {"index": []} and cfg["registry"] == ["./trackers.ini"]
     assert cfg["stack"] == info["stack"] and cfg["stack"].endswith("rgb.yaml")
+    toolkit_stack = os.path.join(os.path.dirname(vot.stack.__file__), "vot2016", "rgb.yaml")
+    assert cfg == {"registry": ["./trackers.ini"], "stack": toolkit_stack,
+                   "report": {"index": []}, "sequences": ws["sequences"]}
     text = (wsdir / "trackers.ini").read_text()
     assert text.count("[RASNet]") == 1 and "stale" not in text
     assert text.count("# mine") == 1 and "[Other]" in text and "[SiamFC]" in text
     assert text.count("# RASNet trackers for the VOT toolkit") == 1
+    # theirs first, as it was, then ours (the stale [RASNet] section dropped)
+    assert text == ("# mine\n[Other]\nprotocol = traxpython\ncommand = other.tracker\n\n"
+                    + vot_workspace.trackers_ini())
+    assert not os.path.exists(wsdir / "rasnet_stack.yaml")  # the toolkit's stack is used
     from vot.workspace import Workspace
 
-    assert len(Workspace.load(str(wsdir)).dataset) == len(VIDEOS)  # no download attempted
+    dataset = Workspace.load(str(wsdir)).dataset
+    assert len(dataset) == len(VIDEOS)  # no download attempted
+    assert sorted(dataset.keys()) == sorted(VIDEOS)
 
 
-@pytest.mark.parametrize("lengths", [[30, 30], [40, 30], [2], [41, 100, 150, 300, 1500]])
-def test_eao_interval_inside_lengths(lengths):
+@pytest.mark.parametrize("lengths, expected", [
+    ([30, 30], (10, 29)),                    # median 30, clipped to longest - 1 = 29
+    ([40, 30], (12, 35)),                    # median 35, 35 / 3 = 11.7
+    ([2], (1, 1)),                           # the shortest sequence EAO accepts
+    ([41, 100, 150, 300, 1500], (50, 150)),  # median 150 (VOT-like lengths)
+    ({"a": 90, "b": 300, "c": 60}, (30, 90)),  # a {sequence: length} dict, median 90
+])
+def test_eao_interval_inside_lengths(lengths, expected):
     low, high = vot_workspace.eao_interval(lengths)
-    assert 1 <= low <= high <= max(lengths) - 1
+    values = lengths.values() if isinstance(lengths, dict) else lengths
+    assert 1 <= low <= high <= max(values) - 1
+    assert (low, high) == expected
+
+
+@pytest.mark.parametrize("lengths", [[], [1], [1, 1]])
+def test_eao_interval_refuses_sequences_too_short(lengths):
+    with pytest.raises(vot_workspace.WorkspaceError, match="at least one sequence of 2 frames"):
+        vot_workspace.eao_interval(lengths)
 
 
 # ------------------------------------------------------------------ TraX
+
+def _frame_path(seq_dir, i):
+    return os.path.join(seq_dir, "color", "%08d.jpg" % (i + 1))
+
+
+def _direct_run(tracker, seq_dir, start, frames):
+    """The tracker's own outputs, in this process, for an init at `start` and then `frames`:
+    what the TraX server must send back."""
+    from rasnet_plugin.datasets import read_frame
+
+    tracker.init(read_frame(_frame_path(seq_dir, start)), _gt(seq_dir, start))
+    return [tracker.track(read_frame(_frame_path(seq_dir, i))) for i in frames]
+
+
+def _confidence(out):
+    """The `confidence` property the server must send for a track() output."""
+    return "%.6f" % (0.0 if out.get("failed") else out["best_score"])
+
 
 def test_trax_round_trip_with_reinitialisations(ws):
     """The toolkit's own runtime: init, frames, re-inits (one process), quit."""
@@ -153,21 +233,36 @@ def test_trax_round_trip_with_reinitialisations(ws):
     from vot.region.shapes import Rectangle
     from vot.tracker import Registry, SingleObjectTrackerRuntime
 
+    from rasnet_plugin.api import build_tracker
+
     seq = load_dataset(ws["sequences"])["cat_zoom"]
+    seq_dir = os.path.join(ws["sequences"], "cat_zoom")
+    starts = (0, 6, 12, 20)  # the supervised experiment re-initialises like this
+    # trackers.ini's RASNet, run here; in reverse order, so that a server whose re-init kept
+    # state from the run before would answer differently
+    direct = build_tracker(config=os.path.join(ROOT, "experiments", "rasnet.yaml"))
+    expected = {s: _direct_run(direct, seq_dir, s, range(s + 1, s + 4)) for s in starts[::-1]}
     registry = Registry([os.path.join(ws["workspace"], "trackers.ini")], root=ws["workspace"])
     runtime = SingleObjectTrackerRuntime(registry["RASNet"].runtime())
     try:
         pids = set()
-        for start in (0, 6, 12, 20):  # the supervised experiment re-initialises like this
+        for start in starts:
             obj, _ = runtime.initialize(seq.frame(start), seq.groundtruth(start))
+            # the init reply: the given region, bit for bit as TraX carried it, confidence 1
+            assert [obj.region.x, obj.region.y, obj.region.width, obj.region.height] == \
+                pytest.approx(_gt(seq_dir, start), abs=1e-4)
+            assert obj.properties["confidence"] == "1.000000"
             process = runtime._runtime._process
             pids.add(process._process.pid)
-            for i in range(start + 1, start + 4):
+            for i, want in zip(range(start + 1, start + 4), expected[start]):
                 obj, elapsed = runtime.update(seq.frame(i))
                 assert isinstance(obj.region, Rectangle) and not isinstance(obj.region, Special)
                 box = [obj.region.x, obj.region.y, obj.region.width, obj.region.height]
                 assert all(math.isfinite(v) for v in box) and box[2] > 0 and box[3] > 0
                 assert math.isfinite(float(obj.properties["confidence"]))
+                # the tracker's box (TraX carries 4 decimals) and its peak score
+                assert box == pytest.approx([float(v) for v in want["bbox"]], abs=1e-3), (start, i)
+                assert obj.properties["confidence"] == _confidence(want), (start, i)
                 assert elapsed < HANG_GUARD
         assert len(pids) == 1, "the tracker process was restarted between initialisations"
     finally:
@@ -208,7 +303,7 @@ class _Session:
 
 
 def _image(seq_dir, i):
-    return {"color": trax.FileImage.create(os.path.join(seq_dir, "color", "%08d.jpg" % (i + 1)))}
+    return {"color": trax.FileImage.create(_frame_path(seq_dir, i))}
 
 
 def _gt(seq_dir, i):
@@ -235,11 +330,31 @@ def test_tracker_errors_are_reported_not_hung(ws, tmp_path, case):
         rc = s.close()
     assert not s.killed and time.time() - t0 < HANG_GUARD
     assert rc != 0
+    assert rc == 1
     log = "".join(s.log)
     assert "Server terminated the session" in str(err.value)
     expected = {"empty": "empty", "nan": "invalid initialisation region", "outside": "outside",
                 "missing_image": "not found", "corrupt_image": "cannot decode"}[case]
     assert expected in str(err.value) + log
+    # the reason reaches the client in the TraX quit message, and the same line goes to stderr
+    prefix = "Server terminated the session: "
+    assert str(err.value).startswith(prefix)
+    reason = str(err.value)[len(prefix):]
+    assert expected in reason
+    assert '@@TRAX:quit "trax.reason=%s"' % reason in log
+    assert "rasnet_plugin.vot: error: %s\n" % reason in log
+    exact = {  # the server's own checks of the region, before the tracker sees it
+        "empty": "invalid initialisation region [10.0, 10.0, 0.0, 0.0]: empty",
+        # TraX turns NaN coordinates into a special region
+        "nan": "invalid initialisation region: Special region (code -20) (expected a rectangle)"}
+    if case in exact:
+        assert reason == exact[case]
+    elif case == "outside":  # the tracker's own error: its type, message and traceback
+        assert reason.startswith("ValueError: ") and "Traceback" in log
+    else:  # an unreadable image: the path it could not read, no traceback
+        assert reason.endswith({"missing_image": "/nonexistent/1.jpg",
+                                "corrupt_image": str(corrupt)}[case])
+        assert "Traceback" not in log
 
 
 def test_startup_error_exits_cleanly(tmp_path):
@@ -252,19 +367,32 @@ def test_startup_error_exits_cleanly(tmp_path):
         rc = s.close()
     assert not s.killed and time.time() - t0 < HANG_GUARD
     assert rc == 1
-    assert "RASNET_CONFIG" in "".join(s.log) + s.proc.stdout.read().decode(errors="replace")
+    output = "".join(s.log) + s.proc.stdout.read().decode(errors="replace")
+    assert "RASNET_CONFIG" in output
+    line = "rasnet_plugin.vot: cannot build the tracker: RASNET_CONFIG=%s: no such file" % (
+        tmp_path / "missing.yaml")
+    assert line in output.splitlines()
+    assert "@@TRAX:" not in output  # it failed before the handshake
 
 
 def test_quit_exits_zero(ws):
+    from rasnet_plugin.api import build_tracker
+
     seq_dir = os.path.join(ws["sequences"], "espresso_dash")
+    # the server without RASNET_CONFIG builds build_tracker()'s default tracker
+    want = _direct_run(build_tracker(), seq_dir, 0, [1])[0]
     s = _Session().connect()
     try:
         objs, _ = s.client.initialize(_image(seq_dir, 0),
                                       [(trax.Rectangle.create(*_gt(seq_dir, 0)), {})], {})
         assert objs[0][1]["confidence"]
+        assert objs[0][1]["confidence"] == "1.000000"
+        assert list(objs[0][0].bounds()) == pytest.approx(_gt(seq_dir, 0), abs=1e-4)
         objs, _ = s.client.frame(_image(seq_dir, 1), {}, [])
         x, y, w, h = objs[0][0].bounds()
         assert w > 0 and h > 0 and math.isfinite(float(objs[0][1]["confidence"]))
+        assert [x, y, w, h] == pytest.approx([float(v) for v in want["bbox"]], abs=1e-3)
+        assert objs[0][1]["confidence"] == _confidence(want)
         s.client.quit()
     finally:
         rc = s.close()
@@ -274,12 +402,19 @@ def test_quit_exits_zero(ws):
 # ------------------------------------------------------------------ vot evaluate / analysis
 
 def test_vot_evaluate_and_analysis(ws):
+    from vot.analysis.accuracy import gather_overlaps
+    from vot.analysis.supervised import compute_accuracy
+    from vot.dataset import load_dataset
+    from vot.region import Special
+    from vot.region.io import read_trajectory
+
     for exp in ("baseline", "unsupervised"):
         for video in VIDEOS:
             runs = vot_compare.toolkit_runs(ws["workspace"], "RASNet", video) if \
                 exp == "baseline" else [os.path.join(ws["workspace"], "results", "RASNet", exp,
                                                      video, video + "_001.bin")]
             assert runs and all(os.path.isfile(r) for r in runs), (exp, video)
+            assert len(runs) == 1, (exp, video)  # the stack's one repetition
     report = vot_workspace.analysis(ws["workspace"], ["RASNet"])
     assert report["toolkit"] == "0.7.4"
     r = vot_workspace.summarize(report)["RASNet"]
@@ -288,7 +423,79 @@ def test_vot_evaluate_and_analysis(ws):
     assert math.isfinite(r["robustness"]) and r["robustness"] >= 0
     assert r["failures"] == int(r["failures"]) and 0 <= r["failures"] <= len(VIDEOS) * FRAMES
     assert math.isfinite(r["eao"]) and 0.0 <= r["eao"] <= 1.0
-    print("\n" + vot_workspace.format_summary({"RASNet": r}, ws["eao_interval"]))
+
+    # the same measures straight from the trajectory files: each number summarize() returns
+    # is the one of its own analysis, aggregated with the sequence lengths as weights
+    sequences = load_dataset(ws["sequences"])
+    failures, accuracy, unsupervised = [], [], []
+    for video in VIDEOS:
+        seq = sequences[video]
+        traj = read_trajectory(vot_compare.toolkit_runs(ws["workspace"], "RASNet", video)[0])
+        assert len(traj) == FRAMES and isinstance(traj[0], Special) and traj[0].code == 1
+        failures.append(sum(1 for x in traj if isinstance(x, Special) and x.code == 2))
+        accuracy.append(compute_accuracy(traj, seq, burnin=10)[0])
+        one_pass = read_trajectory(os.path.join(ws["workspace"], "results", "RASNet",
+                                                "unsupervised", video, video + "_001.bin"))
+        overlaps, _ = gather_overlaps(one_pass, seq.groundtruth(), burnin=10, bounds=seq.size)
+        unsupervised.append(float(overlaps.mean()))
+    assert r["failures"] == sum(failures)
+    assert r["robustness"] == pytest.approx(sum(failures) / len(VIDEOS), abs=1e-12)
+    assert r["accuracy"] == pytest.approx(sum(accuracy) / len(VIDEOS), abs=1e-9)
+    assert r["unsupervised_accuracy"] == pytest.approx(sum(unsupervised) / len(VIDEOS), abs=1e-9)
+    # EAO: the curve's mean over the interval the stack declares, [10, 29]
+    low, high = ws["eao_interval"]
+    eao_spec = [a for a in report["results"]["baseline"]["parameters"]["analyses"]
+                if a["type"].endswith(".EAOScore")]
+    assert [(a["low"], a["high"]) for a in eao_spec] == [(low, high)] == [(10, 29)]
+    assert len(r["eao_curve"]) > high
+    curve = r["eao_curve"][low:high + 1]
+    assert r["eao"] == pytest.approx(sum(curve) / len(curve), abs=1e-6)
+    text = vot_workspace.format_summary({"RASNet": r}, ws["eao_interval"])
+    assert text.splitlines()[0] == "EAO interval [10, 29]"
+    print("\n" + text)
+
+
+def test_summarize_reads_each_measure_from_its_analysis():
+    """The layout of `vot analysis --format json` (vot-toolkit 0.7.4): per experiment, the
+    `results` list follows `parameters.analyses`, one tuple per tracker in `trackers` order."""
+    sup = "vot.analysis.supervised."
+    report = {"trackers": {"A": {}, "B": {}}, "results": {
+        "baseline": {"parameters": {"analyses": [
+            {"type": "vot.analysis.failures.CumulativeFailureCount"},
+            {"type": sup + "AverageAccuracyRobustness", "sensitivity": 30.0, "burnin": 10},
+            {"type": sup + "EAOScore", "low": 10, "high": 29},
+            {"type": sup + "EAOCurve"},
+            {"type": "vot.analysis.accuracy.AverageAccuracy"}]},  # not read in `baseline`
+            "results": [[[3.0], [0.0]],
+                        [[0.61, 0.5, [0.9, 0.61], 30.0], [0.72, 0.0, [1.0, 0.72], 30.0]],
+                        [[0.25], [0.35]],
+                        [[[0.0, 0.5, 0.4]], [[0.0, 0.6, 0.5]]],
+                        [[0.99], [0.98]]]},
+        "unsupervised": {"parameters": {"analyses": [
+            {"type": "vot.analysis.accuracy.AverageAccuracy"},
+            {"type": "vot.analysis.accuracy.AverageAccuracy"}]},
+            "results": [[[0.55], [0.66]], [[0.11]]]},  # a grid for one tracker only: skipped
+        "realtime": {"parameters": {"analyses": [{"type": sup + "AverageAccuracyRobustness"}]},
+                     "results": [[[0.1, 9.0, None, 30.0], [0.2, 8.0, None, 30.0]]]}}}
+    assert vot_workspace.summarize(report) == {
+        "A": {"failures": 3.0, "accuracy": 0.61, "robustness": 0.5, "eao": 0.25,
+              "eao_curve": [0.0, 0.5, 0.4], "unsupervised_accuracy": 0.55},
+        "B": {"failures": 0.0, "accuracy": 0.72, "robustness": 0.0, "eao": 0.35,
+              "eao_curve": [0.0, 0.6, 0.5], "unsupervised_accuracy": 0.66}}
+    assert vot_workspace.summarize({"trackers": {"A": {}}}) == {"A": {}}
+
+
+def test_format_summary_table():
+    text = vot_workspace.format_summary(
+        {"RASNet": {"accuracy": 0.61234, "robustness": 0.5, "failures": 1, "eao": 0.25,
+                    "unsupervised_accuracy": 0.4},
+         "SiamFC": {"accuracy": float("nan"), "eao": None}}, (10, 29))
+    assert text.splitlines() == [
+        "EAO interval [10, 29]",
+        "Tracker     Accuracy  Robustness  Failures     EAO  Unsup. acc",
+        "RASNet         0.612       0.500     1.000   0.250       0.400",
+        "SiamFC           nan         nan       nan     nan         nan"]
+    assert vot_workspace.format_summary({}) == "Tracker     Accuracy  Robustness  Failures     EAO  Unsup. acc"
 
 
 def test_our_evaluation_agrees_with_the_toolkit(ws, tmp_path):
@@ -315,8 +522,17 @@ def test_our_evaluation_agrees_with_the_toolkit(ws, tmp_path):
                           ws["workspace"], "--out", str(tmp_path / "converted_cli"),
                           "--analysis", os.path.join(ws["workspace"], "analysis",
                                                      "vot_compare.json")],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+                         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=300)
     assert cli.returncode == 0 and cli.stdout.strip().endswith("agree"), cli.stdout
+    # the same report (no --pysot-results: no record comparison), then the verdict
+    cli_rep = {k: v for k, v in rep.items() if k != "records"}
+    cli_rep["results"] = str(tmp_path / "converted_cli")
+    assert cli.stdout == vot_compare.format_report(cli_rep) + "\nagree\n"
+    for video in VIDEOS:
+        rel = os.path.join(rep["dataset"], "RASNet", "baseline", video, video + "_001.txt")
+        with open(tmp_path / "converted" / rel) as a, open(tmp_path / "converted_cli" / rel) as b:
+            assert a.read() == b.read()
 
     # tools/eval.py reads the converted records and prints the same lost number
     out = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "eval.py"),
@@ -337,9 +553,12 @@ def test_stale_analysis_cache_is_cleared(ws, tmp_path):
 
     copy = str(tmp_path / "ws")
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "vot_workspace.py"), copy,
-                           "--sequences", ws["sequences"]], stdout=subprocess.PIPE,
+                           "--sequences", ws["sequences"]], env=_env(), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=120)
     assert proc.returncode == 0 and "EAO interval" in proc.stdout, proc.stdout
+    assert ("workspace %s: 2 sequences (60 frames) from %s, stack %s, EAO interval (10, 29)"
+            % (copy, ws["sequences"], os.path.join(copy, "rasnet_stack.yaml"))
+            in proc.stdout.splitlines()), proc.stdout
     shutil.copytree(os.path.join(ws["workspace"], "results"), os.path.join(copy, "results"),
                     dirs_exist_ok=True)
     before = vot_workspace.summarize(vot_workspace.analysis(copy, ["RASNet"]))["RASNet"]

@@ -1,6 +1,7 @@
 """RASNet as a TraX tracker for the VOT toolkit:  python -m rasnet_plugin.vot
 
-Declared in a workspace's trackers.ini (`python tools/vot_workspace.py` writes one):
+Declared in a workspace's trackers.ini (`python tools/vot_workspace.py` or
+`rasnet-vot-workspace` writes one; see rasnet_plugin.vot.workspace):
 
     [RASNet]
     label = RASNet
@@ -69,7 +70,7 @@ def build_from_env():
     """The tracker configured by RASNET_CONFIG / RASNET_SNAPSHOT / RASNET_DEVICE / RASNET_THREADS."""
     import torch
 
-    from .api import build_tracker
+    from ..api import build_tracker
 
     threads = os.environ.get(ENV_THREADS, "").strip()
     if threads:
@@ -119,7 +120,7 @@ def _image_path(request):
 
 
 def _read(path):
-    from .datasets import DatasetError, read_frame
+    from ..datasets import DatasetError, read_frame
 
     try:
         return read_frame(path)
