@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 STAMP = build/.setup-stamp
 
-.PHONY: setup run test bench compare clean
+.PHONY: setup run test bench compare gpu-check clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ bench: setup
 
 compare: setup
 	$(PYTHON) tools/compare.py
+
+# on a machine with a CUDA GPU and toolkit: build, CUDA tests, benchmarks, training speed
+gpu-check: setup
+	PYTHON=$(PYTHON) bash tools/gpu_check.sh
 
 clean:
 	rm -rf build rasnet_plugin/_C*.so rasnet_plugin.egg-info
