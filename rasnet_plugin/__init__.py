@@ -4,7 +4,8 @@
     tracker = rasnet_plugin.build_tracker()        # PySOT contract: init(img, box) / track(img)
 
 Importing the package registers RASNet with PySOT when `pysot` is importable (see
-`rasnet_plugin.pysot_plugin`); without PySOT nothing else is touched.
+`rasnet_plugin.integrations.pysot`); without PySOT nothing else is touched. The PySOT,
+pytracking and got10k adapters live in `rasnet_plugin.integrations`.
 """
 __version__ = "0.1.0"
 __all__ = ["build_tracker", "load_checkpoint", "register_pysot", "RASNetTracker", "cfg",
@@ -15,7 +16,7 @@ import torch  # noqa: F401  (loads libc10 & co. before the compiled extension ne
 from . import ops  # noqa: F401  (loads the fused op, or warns once and falls back)
 from .config import cfg, get_default_config, load_config  # noqa: F401
 from .api import build_tracker, load_checkpoint  # noqa: F401
-from .pysot_plugin import register_pysot  # noqa: F401
+from .integrations.pysot import register_pysot  # noqa: F401
 from .tracker import RASNetTracker  # noqa: F401
 
 

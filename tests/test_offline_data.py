@@ -5,10 +5,8 @@ import os
 import cv2
 import numpy as np
 
-from _tools import load_tool
+from rasnet_plugin.cli import prepare_offline_data as prep  # tools/prepare_offline_data.py
 from rasnet_plugin.training.sources import StillImageSource, VideoFolderSource
-
-prep = load_tool("prepare_offline_data")
 
 
 def _img(h, w, seed):

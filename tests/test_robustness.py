@@ -18,7 +18,7 @@ from rasnet_plugin import api
 from rasnet_plugin.config import get_default_config
 from rasnet_plugin.models import build_model
 from rasnet_plugin.tracker import RASNetTracker
-from rasnet_plugin.tracker.pytracking import RASNetParams, RASNetPyTracker
+from rasnet_plugin.integrations.pytracking import RASNetParams, RASNetPyTracker
 
 from _tools import load_tool
 

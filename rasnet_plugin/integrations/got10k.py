@@ -3,7 +3,7 @@
     from got10k.experiments import ExperimentOTB
     from rasnet_plugin.integrations.got10k import RASNetGOT10kTracker
 
-    tracker = RASNetGOT10kTracker()                       # bundled config and weights
+    tracker = RASNetGOT10kTracker()                       # build_tracker()'s defaults
     experiment = ExperimentOTB("data/OTB", version=2015)  # result_dir="results" by default
     experiment.run(tracker)
     experiment.report([tracker.name])
@@ -51,9 +51,9 @@ def to_bgr(image):
 class RASNetGOT10kTracker(_GOT10kTracker):
     """A `got10k.trackers.Tracker` running RASNet.
 
-    config, snapshot, device: as `rasnet_plugin.build_tracker` takes them (default: the
-    bundled experiments/rasnet.yaml and weights, cuda when available). name: the tracker's
-    name in the toolkit's result folders (`<result_dir>/<dataset>/<name>/`).
+    config, snapshot, device: as `rasnet_plugin.build_tracker` takes them (default: its
+    config.TRACKER_CONFIG and the bundled weights that fit it, cuda when available).
+    name: the tracker's name in the toolkit's result folders (`<result_dir>/<dataset>/<name>/`).
     `tracker`: a ready RASNetTracker to use instead of building one.
     After each `update`, `last_output` holds RASNetTracker.track's dict (best_score, failed).
     """

@@ -22,6 +22,9 @@ ones and AlexNetLegacy's extra BatchNorm after conv5 is set to the identity, so 
 model computes the same function. From the shell:
 
     python -m rasnet_plugin.pysot_plugin snapshot/rasnet.pth snapshot/rasnet_pysot.pth
+
+(`rasnet_plugin.pysot_plugin`, this module's old home, re-exports it and runs `main`: the
+package imports this module at start-up, so it cannot run cleanly as `-m` itself.)
 """
 import copy
 import warnings
@@ -29,9 +32,11 @@ import warnings
 import torch
 import torch.nn as nn
 
-from .models.rasnet import RASNet, SPATIAL_SQUASHES
-from .models.attention import ChannelAttention, GeneralAttention, ResidualAttention
-from .tracker.siamese import RASNetTracker
+from ..fileio import atomic_save
+from ..models.attention import ChannelAttention, GeneralAttention, ResidualAttention
+from ..models.model_load import extract_state_dict, safe_load
+from ..models.rasnet import SPATIAL_SQUASHES, RASNet
+from ..tracker.siamese import RASNetTracker
 
 __all__ = ["register_pysot", "RASNetHead", "PySOTRASNetTracker", "convert_checkpoint_to_pysot",
            "pysot_available", "ADDED_KEYS"]
@@ -58,7 +63,7 @@ def _rasnet_settings():
             return cfg.RASNET
     except Exception:
         pass
-    from .config import get_default_config
+    from ..config import get_default_config
     return get_default_config().RASNET
 
 
@@ -181,7 +186,7 @@ def register_pysot():
     if parts is None:
         return False
     cfg, tracks, rpns = parts
-    from .config import get_default_config
+    from ..config import get_default_config
     added = []
     _add_missing(cfg, get_default_config(), "", added)
     ADDED_KEYS[:] = added
@@ -213,7 +218,6 @@ def convert_checkpoint_to_pysot(state_dict, bn_eps=1e-5):
     Accepts the same wrappers as `load_checkpoint` ({'state_dict': ...}, `module.`).
     `bn_eps` is the eps of AlexNetLegacy's last BatchNorm (PyTorch's default 1e-5).
     """
-    from .api import extract_state_dict
     src = extract_state_dict(state_dict)
     out, used = {}, set()
     in_channels = 3
@@ -249,15 +253,12 @@ def convert_checkpoint_to_pysot(state_dict, bn_eps=1e-5):
 
 
 def main(argv=None):
+    """`python -m rasnet_plugin.pysot_plugin SRC DST`: convert a checkpoint file."""
     import argparse
     p = argparse.ArgumentParser(description="convert a RASNet plugin checkpoint to PySOT keys")
     p.add_argument("src")
     p.add_argument("dst")
     a = p.parse_args(argv)
-    from .api import _torch_load
-    torch.save({"state_dict": convert_checkpoint_to_pysot(_torch_load(a.src))}, a.dst)
+    atomic_save({"state_dict": convert_checkpoint_to_pysot(safe_load(a.src))}, a.dst)
     print("wrote %s (PySOT ModelBuilder keys: backbone.features.*, rpn_head.*)" % a.dst)
 
-
-if __name__ == "__main__":
-    main()

@@ -12,7 +12,8 @@ returns RASNet's peak score under 'object_presence_score' (and 'best_score'); a 
 response is not finite (`failed`, the box kept) reports 0.0 there. Note that pytracking
 writes boxes as integers (`np.array(...).astype(int)`), which costs a little success
 (in one run, AUC 0.747 from pytracking's file against 0.772 from the same float boxes).
-More in docs/integrations.md.
+More in docs/integrations.md. (`rasnet_plugin.tracker.pytracking`, its old home,
+re-exports this module: the files already in pytracking checkouts keep working.)
 
 pytracking is not pip-installable and looks trackers up inside its own folder. Two ways to
 plug RASNet into a pytracking checkout (with `rasnet_plugin` installed in the same Python):
@@ -20,7 +21,7 @@ plug RASNet into a pytracking checkout (with `rasnet_plugin` installed in the sa
 1. A `pytracking.evaluation.Tracker` entry, no file in the checkout (e.g. in your run script):
 
        from pytracking.evaluation import Tracker
-       from rasnet_plugin.tracker.pytracking import RASNetPyTracker, parameters
+       from rasnet_plugin.integrations.pytracking import RASNetPyTracker, parameters
 
        class RASNetEval(Tracker):
            def __init__(self, parameter_name="default", run_id=None, display_name="RASNet"):
@@ -37,9 +38,9 @@ plug RASNet into a pytracking checkout (with `rasnet_plugin` installed in the sa
    and `trackerlist('rasnet', 'default')` work:
 
        pytracking/tracker/rasnet/__init__.py:
-           from rasnet_plugin.tracker.pytracking import get_tracker_class  # noqa: F401
+           from rasnet_plugin.integrations.pytracking import get_tracker_class  # noqa: F401
        pytracking/parameter/rasnet/default.py:
-           from rasnet_plugin.tracker.pytracking import parameters  # noqa: F401
+           from rasnet_plugin.integrations.pytracking import parameters  # noqa: F401
 """
 import numpy as np
 
@@ -67,8 +68,9 @@ class RASNetParams:
 def parameters(config=None, snapshot=None, device=None):
     """pytracking's `parameters()` hook: what `rasnet_plugin.build_tracker` takes.
 
-    config: YAML path (default experiments/rasnet.yaml); snapshot: checkpoint (default: the
-    bundled weights, else untrained with a warning); device: default cuda when available.
+    config: YAML path (default: build_tracker's, config.TRACKER_CONFIG); snapshot:
+    checkpoint (default: the bundled weights that fit the config, else untrained with a
+    warning); device: default cuda when available.
     """
     return RASNetParams(config=config, snapshot=snapshot, device=device,
                         debug=0, visualization=False)

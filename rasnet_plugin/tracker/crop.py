@@ -1,20 +1,36 @@
-"""Square crops around the target, resized to the network's input size.
+"""The one crop geometry of this package: tracking and training both crop with `crop_square`.
 
-Geometry: a crop of side `size` (image pixels) centred on `center` = (cx, cy) is resized
-to `out_size` x `out_size`; output pixel k (0-based) samples the image at
+Context. A w x h target gets SiamFC's context, p = context * (w + h), and the template
+square of side s_z = sqrt((w + p) * (h + p)) (`context_size`); the search square is
+s_x = s_z * instance_size / exemplar_size (`search_size`). The tracker crops the template
+(s_z -> EXEMPLAR_SIZE) at init and the scale pyramid (s_x * scale -> INSTANCE_SIZE) every
+frame; training crops each frame of a pair the same way, so a network sees at training
+time exactly the crops it gets while tracking (tests/test_crop_geometry.py checks it
+pixel for pixel).
+
+Crop. A square of side `size` (image pixels) centred on `center` = (cx, cy) is resized to
+`out_size` x `out_size`; output pixel k (0-based) samples the image at
 `c + (k - (out_size - 1) / 2) * size / out_size`, so the crop's central pixel lies exactly
 on the centre, for odd and even sizes alike. (PySOT's `get_subwindow` rounds the corner to
 whole pixels first, which shifts its crops by 0.5-1 px; we keep the sub-pixel centre.)
 Pixels outside the image take the per-channel mean `avg` (PySOT's convention).
 
+Training's augmentation (SiamFC's) is a perturbation of that same crop, passed to the same
+op: `stretch` = (sx, sy) magnifies the content per axis (the crop side is divided by it),
+and `offset` = (dx, dy) puts `center` at output pixel (o + dx, o + dy) instead of the
+central pixel o. With the defaults (1, 1) and (0, 0) the affine map is exactly the
+tracker's, bit for bit.
+
 One `cv2.warpAffine` per crop does the cut, the padding and the resize at once: no padded
 copy of the frame is ever built. Crops stay in the image's dtype (uint8 frames give uint8
 crops, a quarter of the float bytes); the tracker converts them to float in one copy.
 """
+import math
+
 import cv2
 import numpy as np
 
-__all__ = ["crop_square", "crop_pyramid", "channel_mean"]
+__all__ = ["context_size", "search_size", "crop_square", "crop_pyramid", "channel_mean"]
 
 
 def channel_mean(img):
@@ -22,27 +38,45 @@ def channel_mean(img):
     return img.reshape(-1, img.shape[-1]).mean(axis=0)
 
 
-def _affine(center, size, out_size):
+def context_size(w, h, context=0.5):
+    """Side of SiamFC's template square for a w x h target: sqrt((w + p) (h + p)),
+    p = context * (w + h)."""
+    p = context * (w + h)
+    return math.sqrt((w + p) * (h + p))
+
+
+def search_size(w, h, context=0.5, exemplar_size=127, instance_size=255):
+    """Side of the search square for a w x h target: the template square scaled by
+    instance_size / exemplar_size (the target keeps its size in both crops)."""
+    return context_size(w, h, context) * instance_size / exemplar_size
+
+
+def _affine(center, size, out_size, stretch, offset):
     # inverse map: output pixel (u, v) -> image point
-    a = float(size) / out_size
-    off = (out_size - 1) / 2.0
-    return np.array([[a, 0.0, center[0] - a * off],
-                     [0.0, a, center[1] - a * off]], dtype=np.float64)
+    o = (out_size - 1) / 2.0
+    ax = size / out_size / stretch[0]
+    ay = size / out_size / stretch[1]
+    return np.array([[ax, 0.0, center[0] - ax * (o + offset[0])],
+                     [0.0, ay, center[1] - ay * (o + offset[1])]], dtype=np.float64)
 
 
-def crop_square(img, center, size, out_size, avg, out=None):
+def crop_square(img, center, size, out_size, avg, out=None, *, stretch=(1.0, 1.0),
+                offset=(0.0, 0.0)):
     """Crop side `size` around `center`, resize to `out_size` (bilinear), pad with `avg`.
 
     img: HxWxC (C <= 4) uint8 or float32; center: (cx, cy) in pixel coordinates; avg: C
     values. `out` (out_size x out_size x C, img's dtype, C-contiguous) is filled in place.
+    stretch, offset: training's scale and shift jitter (see the module docstring).
     Returns the crop.
     """
-    if size <= 0 or not np.isfinite(size):
+    size = float(size)
+    if not (size > 0 and math.isfinite(size)):
         raise ValueError("crop size must be positive and finite, got %r" % (size,))
     if out is None:
         out = np.empty((out_size, out_size, img.shape[2]), dtype=img.dtype)
     border = tuple(float(v) for v in avg)
-    res = cv2.warpAffine(img, _affine(center, size, out_size), (out_size, out_size), dst=out,
+    res = cv2.warpAffine(img, _affine(center, size, out_size, stretch, offset),
+                         (out_size, out_size), dst=out,
                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                          borderMode=cv2.BORDER_CONSTANT, borderValue=border)
     if res is not out:  # cv2 reallocates when `out` does not fit; keep the caller's buffer

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 import torch
 
-from .crop import channel_mean, crop_pyramid, crop_square
+from .crop import channel_mean, context_size, crop_pyramid, crop_square, search_size
 
 __all__ = ["RASNetTracker", "PRECISIONS", "as_bgr3"]
 
@@ -173,8 +173,10 @@ class RASNetTracker:
         return resp
 
     def _context_size(self, w, h):
-        ctx = self.context_amount * (w + h)
-        return math.sqrt((w + ctx) * (h + ctx))
+        return context_size(w, h, self.context_amount)
+
+    def _search_size(self, w, h):
+        return search_size(w, h, self.context_amount, self.exemplar_size, self.instance_size)
 
     def _clip(self, img_shape):
         H, W = img_shape[:2]
@@ -238,7 +240,7 @@ class RASNetTracker:
         img = as_bgr3(img)
         if self._crops.dtype != img.dtype:
             self._crops = np.empty_like(self._crops, dtype=img.dtype)
-        x_size = self._context_size(*self.size) * self.instance_size / self.exemplar_size
+        x_size = self._search_size(*self.size)
         sizes = x_size * self.scale_factors
         crops = crop_pyramid(img, self.center, sizes, self.instance_size, self.avg, out=self._crops)
         x = self._to_input(crops)

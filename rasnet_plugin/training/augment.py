@@ -1,56 +1,34 @@
-"""Training crops (SiamFC geometry) and augmentation.
+"""Training crops and augmentation, cut by the tracker's own crop op.
 
-Geometry. A target box (cx, cy, w, h) gets SiamFC's context, p = 0.5 * (w + h),
-s_z = sqrt((w + p) * (h + p)); the template is the s_z x s_z square around the centre
-resized to 127, the search crop the s_x = s_z * 255 / 127 square resized to 255, each
-measured on its own frame's box and padded with that frame's per-channel mean.
-Augmentation, as SiamFC: each crop is stretched by an independent factor per axis in
-1 +- STRETCH (scale jitter), and the search crop is translated so that the target lands
-at `offset` = (dx, dy), uniform in +-SHIFT pixels, from the crop's central pixel. One
-affine warp per crop does cut, stretch, shift, padding and resize; the label map is built
-from `offset` (see loss.label_maps), so it moves with the target.
+Geometry: `rasnet_plugin.tracker.crop`, shared with the tracker. The template is the
+context square of the template frame's box (`context_size`) resized to EXEMPLAR_SIZE, the
+search crop the square `search_size` of the search frame's box resized to the training
+search size, each padded with its own frame's per-channel mean: without augmentation the
+pixels are exactly those the tracker crops for the same frame and box.
+Augmentation, as SiamFC, perturbs the crop passed to that same op: each crop is stretched
+by an independent factor per axis in 1 +- STRETCH (scale jitter), and the search crop is
+translated so that the target lands at `offset` = (dx, dy), uniform in +-SHIFT pixels,
+from the crop's central pixel. The label map is built from `offset` (see
+loss.label_maps), so it moves with the target.
 
 Photometric (per crop): brightness, contrast and saturation jitter of strength COLOR, a
 Gaussian blur with probability BLUR; and with probability GRAY both crops of the pair
 become grayscale (3 equal channels).
 """
-import math
-
 import cv2
 import numpy as np
+
+from ..tracker.crop import channel_mean, context_size, crop_square, search_size
 
 __all__ = ["context_size", "warp_crop", "channel_mean", "color_jitter", "make_crops",
            "AugParams", "train_search_size"]
 
 
-def channel_mean(img):
-    return img.reshape(-1, img.shape[-1]).mean(axis=0)
-
-
-def context_size(w, h, context=0.5):
-    """Side of SiamFC's template square for a w x h target: sqrt((w + p) (h + p))."""
-    p = context * (w + h)
-    return math.sqrt((w + p) * (h + p))
-
-
 def warp_crop(img, center, side, out_size, avg, stretch=(1.0, 1.0), offset=(0.0, 0.0)):
-    """Square crop of side `side` around `center`, resized to `out_size`, padded with `avg`.
-
-    Output pixel q samples the image at center + (q - o - offset) * side / out_size /
-    stretch, o = (out_size - 1) / 2: `center` lands on pixel o + offset, and content
-    appears `stretch` (sx, sy) times larger.
-    """
-    if not (side > 0 and math.isfinite(side)):
-        raise ValueError("crop side must be positive and finite, got %r" % (side,))
-    o = (out_size - 1) / 2.0
-    ax = side / out_size / stretch[0]
-    ay = side / out_size / stretch[1]
-    m = np.array([[ax, 0.0, center[0] - ax * (o + offset[0])],
-                  [0.0, ay, center[1] - ay * (o + offset[1])]], dtype=np.float64)
-    return cv2.warpAffine(img, m, (out_size, out_size),
-                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=tuple(float(v) for v in avg))
+    """`crop_square` with training's jitter as positional arguments: the square of side
+    `side` around `center`, resized to `out_size`, stretched by `stretch`, with `center`
+    landing `offset` pixels from the crop's central pixel."""
+    return crop_square(img, center, side, out_size, avg, stretch=stretch, offset=offset)
 
 
 def color_jitter(img, rng, strength):
@@ -109,15 +87,16 @@ def make_crops(raw, rng, p):
             return (1.0, 1.0)
         return tuple(rng.uniform(1 - p.stretch, 1 + p.stretch, size=2))
 
+    # the tracker's crops (its init template, its scale-1 search crop), jittered
     cx, cy, w, h = raw.template_box
-    s_z = context_size(w, h, p.context)
-    z = warp_crop(raw.template, (cx, cy), s_z, p.exemplar, channel_mean(raw.template), jitter())
+    z = crop_square(raw.template, (cx, cy), context_size(w, h, p.context), p.exemplar,
+                    channel_mean(raw.template), stretch=jitter())
 
     cx, cy, w, h = raw.search_box
-    s_x = context_size(w, h, p.context) * p.instance / p.exemplar
+    s_x = search_size(w, h, p.context, p.exemplar, p.instance)
     offset = tuple(rng.uniform(-p.shift, p.shift, size=2)) if p.shift > 0 else (0.0, 0.0)
-    x = warp_crop(raw.search, (cx, cy), s_x, p.instance, channel_mean(raw.search), jitter(),
-                  offset)
+    x = crop_square(raw.search, (cx, cy), s_x, p.instance, channel_mean(raw.search),
+                    stretch=jitter(), offset=offset)
 
     gray = p.gray > 0 and rng.random() < p.gray
     out = []

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..config import REPO_ROOT, ConfigError
 from ..datasets import DatasetError, read_frame, sequence_names
-from .augment import context_size
+from ..tracker.crop import context_size, search_size
 from .pairs import RawPair, SampleError, SampleRejected, pick_frame_pair
 
 __all__ = ["Source", "GOT10kSource", "PySOTSource", "StillImageSource", "VideoFolderSource",
@@ -487,7 +487,7 @@ class StillImageSource(Source):
         H, W = search.shape[:2]
         cx, cy, w, h = box
         target = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-        reach = context_size(w, h) * 255 / 127 / 2     # half the search crop's side
+        reach = search_size(w, h) / 2     # half the (default) search crop's side
         patch = _cut(search, cx, cy, w, h)
         placed = [target]
         for _ in range(n):

@@ -33,7 +33,7 @@ from ..config import ConfigError
 from ..fileio import atomic_save, remove_stale_temps
 from ..hardware import describe, resolve_precision
 from ..models import build_model
-from ..models.model_load import load_pretrained_backbone
+from ..models.model_load import load_pretrained_backbone, load_state_dict_checked, safe_load
 from .augment import AugParams, train_search_size
 from .curves import CurveLogger
 from .loss import label_maps, pair_losses
@@ -301,9 +301,9 @@ class Trainer:
 
     def _load_whole(self, path):
         """TRAIN.PRETRAINED: a whole-model checkpoint of this network (strict)."""
-        from ..api import load_checkpoint, read_checkpoint
-        load_checkpoint(self.model, path)
-        self.inherited_videos = list(read_checkpoint(path).get("videos", []))
+        ckpt = safe_load(path)  # read once: the weights and the videos they learned from
+        load_state_dict_checked(self.model, ckpt, path)
+        self.inherited_videos = list(ckpt.get("videos", []))
         if self.is_main:
             logger.info("model initialised from %s (%d training videos carried over)", path,
                         len(self.inherited_videos))
@@ -411,7 +411,7 @@ class Trainer:
                 "version": CHECKPOINT_VERSION}
 
     def load_checkpoint(self, path):
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = safe_load(path)
         self.model.load_state_dict(ckpt["state_dict"])
         self.optimizer.load_state_dict(ckpt["optimizer"])
         if ckpt.get("scaler") and self.scaler.is_enabled():

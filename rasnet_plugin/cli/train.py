@@ -1,0 +1,92 @@
+"""Train RASNet (SiamFC-style pairs, Omega-weighted balanced logistic loss).
+
+    python tools/train.py --config experiments/rasnet.yaml [--output DIR]
+        [--resume auto|CHECKPOINT] [--device cpu|cuda|cuda:N]
+        [--data TYPE=ROOT[,ANNO] ...] [--set KEY VALUE ...] [--max-steps N] [--no-progress]
+
+    torchrun --nproc_per_node N tools/train.py --config experiments/rasnet.yaml ...
+        (DistributedDataParallel: NCCL on GPUs, gloo on the CPU; BATCH_SIZE per process)
+
+--output defaults to cfg.TRAIN.SNAPSHOT_DIR. It receives checkpoint_latest.pth (every
+TRAIN.CHECKPOINT_INTERVAL steps and at each epoch end), checkpoint_e<N>.pth,
+model_final.pth ({'state_dict', 'cfg'}: for tools/test.py --snapshot), train_log.csv,
+val_log.csv, curves.png, train.log and config.yaml (the merged config).
+
+--resume auto continues from <output>/checkpoint_latest.pth when there is one (else starts
+afresh); the resumed run continues exactly where the checkpoint was written.
+--data replaces TRAIN.DATASETS with the sources given, e.g.
+    --data got10k=/data/GOT-10k/train pysot=/data/vid/crop511,/data/vid/train.json
+           still=skimage video=/data/videos
+--set KEY VALUE pairs override the config (yacs), e.g. --set TRAIN.EPOCH 10 TRAIN.BATCH_SIZE 16.
+
+Exit status: 0 done (or stopped by --max-steps / SIGTERM after writing a checkpoint);
+1 configuration or data error (a missing dataset, or data so broken that
+TRAIN.MAX_RETRIES samples in a row were unusable); 2 the run diverged (the message names
+the step and the last good checkpoint, which is kept).
+"""
+import argparse
+import os
+import sys
+
+import torch.distributed as dist
+
+from ..config import DEFAULT_CONFIG, ConfigError
+from ..datasets import DatasetError
+from ..training import (SOURCE_TYPES, DataUnusable, Trainer, TrainingDiverged,
+                        init_distributed)
+from ..training.launch import setup_logging, share_cpu_threads, training_config
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="train RASNet",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n\n", 1)[1])
+    p.add_argument("--config", default=DEFAULT_CONFIG, help="YAML config (default %(default)s)")
+    p.add_argument("--output", default=None, help="output folder (default TRAIN.SNAPSHOT_DIR)")
+    p.add_argument("--resume", nargs="?", const="auto", default=None, metavar="auto|PATH",
+                   help="resume from a checkpoint; 'auto' (or no value): the output's latest")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if "
+                   "available and cfg.CUDA, else cpu)")
+    p.add_argument("--data", nargs="+", default=None, metavar="TYPE=ROOT[,ANNO]",
+                   help="training sources replacing TRAIN.DATASETS (types: %s)"
+                   % ", ".join(sorted(SOURCE_TYPES)))
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY VALUE", dest="opts",
+                   help="config overrides, KEY VALUE pairs")
+    p.add_argument("--max-steps", type=int, default=None,
+                   help="stop (with a checkpoint) after this global step")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p.parse_args(argv)
+
+
+def build_cfg(args):
+    return training_config(args.config, args.opts, args.data)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rank = 0
+    try:
+        cfg = build_cfg(args)
+        output = os.path.abspath(args.output or cfg.TRAIN.SNAPSHOT_DIR)
+        rank, world, _ = init_distributed(args.device)
+        share_cpu_threads(args.device, world)
+        setup_logging(output, rank)
+        trainer = Trainer(cfg, output, device=args.device, resume=args.resume,
+                          progress=not args.no_progress)
+        trainer.install_signal_handlers()
+        final = trainer.train(max_steps=args.max_steps)
+        if rank == 0:
+            print("final weights: %s" % final if final else
+                  "stopped at step %d; continue with --resume auto" % trainer.step)
+        status = 0
+    except TrainingDiverged as e:
+        if rank == 0:
+            print("training diverged: %s" % e, file=sys.stderr)
+        status = 2
+    except (ConfigError, DatasetError, DataUnusable, FileNotFoundError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        status = 1
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+    return status
