@@ -16,13 +16,12 @@ when the environment variable RASNET_TEST_DATA is set, else the bundled RASNetBe
 (also installed as `rasnet-bench`; the measurement: rasnet_plugin/evaluation/speed.py).
 """
 import argparse
-import os
 
-from ..config import DEFAULT_CONFIG, REPO_ROOT, load_config
+from ..config import DEFAULT_CONFIG, load_config
 from ..datasets import load_dataset
-from ..datasets.defaults import default_datasets
+from ..datasets.defaults import default_dataset_root, default_datasets
 
-DATASET_ROOT = os.path.join(REPO_ROOT, "testing_dataset")
+DATASET_ROOT = default_dataset_root()
 
 
 def main(argv=None):

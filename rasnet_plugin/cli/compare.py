@@ -39,12 +39,11 @@ import os
 import sys
 import warnings
 
-from ..config import REPO_ROOT
 from ..datasets import DatasetError, load_dataset
-from ..datasets.defaults import default_datasets
+from ..datasets.defaults import default_dataset_root, default_datasets
 from ..evaluation import compare as K
 
-DATASET_ROOT = os.path.join(REPO_ROOT, "testing_dataset")
+DATASET_ROOT = default_dataset_root()
 
 
 def main(argv=None):

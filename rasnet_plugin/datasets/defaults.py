@@ -8,10 +8,20 @@ import os
 
 from .bundled import ensure_bundled
 
-__all__ = ["TEST_DATA_ENV", "REAL_SUBSETS", "default_datasets"]
+__all__ = ["TEST_DATA_ENV", "REAL_SUBSETS", "default_datasets", "default_dataset_root"]
 
 TEST_DATA_ENV = "RASNET_TEST_DATA"
 REAL_SUBSETS = ("OTB-dev", "VOT-dev")
+
+
+def default_dataset_root():
+    """PySOT's `testing_dataset/`: the checkout's when the package runs from one (so the
+    tools find it from any folder), else the one in the current folder; never a folder
+    inside site-packages."""
+    from ..config import REPO_ROOT
+    if os.path.isfile(os.path.join(REPO_ROOT, "setup.py")):
+        return os.path.join(REPO_ROOT, "testing_dataset")
+    return os.path.abspath("testing_dataset")
 
 
 def default_datasets(bundled_root, order=REAL_SUBSETS):

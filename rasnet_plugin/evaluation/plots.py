@@ -7,6 +7,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
+from .. import fileio
 from . import metrics as M
 
 _STYLES = ["-", "--", ":", "-."]
@@ -50,11 +51,10 @@ def plot_curves(curves: Dict[str, np.ndarray], scores: Dict[str, float], thresho
     ax.set_title(title)
     ax.legend(loc=legend_loc, labelspacing=0.2, fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    try:
+        return fileio.atomic_write(path, lambda f: fig.savefig(f, format="png"))
+    finally:
+        plt.close(fig)
 
 
 def plot_ope(result, out_dir, attributes: bool = True) -> List[Path]:
@@ -112,11 +112,10 @@ def plot_eao(result, out_dir) -> List[Path]:
     ax.set_title(f"Expected overlap curves on {result.dataset}")
     ax.legend(loc="upper right", labelspacing=0.2, fontsize=9)
     fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "eao_curve.png"
-    fig.savefig(path)
-    plt.close(fig)
-    return [path]
+    try:
+        return [fileio.atomic_write(out_dir / "eao_curve.png", lambda f: fig.savefig(f, format="png"))]
+    finally:
+        plt.close(fig)
 
 
 def plot_result(result, out_dir, attributes: bool = True) -> List[Path]:

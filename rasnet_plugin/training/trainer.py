@@ -30,7 +30,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 
 from ..config import ConfigError
-from ..fileio import atomic_save, remove_stale_temps
+from ..fileio import atomic_save, atomic_write_text, remove_stale_temps
 from ..hardware import describe, resolve_precision
 from ..models import build_model
 from ..models.model_load import load_pretrained_backbone, load_state_dict_checked, safe_load
@@ -253,8 +253,7 @@ class Trainer:
         self.curves = CurveLogger(self.output_dir, self.step if resumed else None) \
             if self.is_main else None
         if self.is_main:
-            with open(os.path.join(self.output_dir, "config.yaml"), "w") as f:
-                f.write(self.cfg.dump())
+            atomic_write_text(os.path.join(self.output_dir, "config.yaml"), self.cfg.dump())
             logger.info("training %s: %d epochs x %d steps x %d pairs x %d process(es), "
                         "device %s, %s; sources: %s; validation: %s; output %s",
                         self.cfg.META_ARC, t.EPOCH, self.steps_per_epoch, t.BATCH_SIZE,
