@@ -11,14 +11,17 @@ Contracts checked here:
   `track` returns a finite box with w, h > 0 (see `test_tracker_hostile_frames_and_boxes`
   for what counts as a sane result).
 """
+import collections
 import json
 import math
 import os
+import re
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+import yaml
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from rasnet_plugin.config import ConfigError, get_default_config, load_config
@@ -49,6 +52,22 @@ gt_lines = st.lists(
 gt_text = gt_lines.map("\n".join) | st.text(max_size=120)
 gt_bytes = st.binary(max_size=200) | gt_text.map(lambda s: s.encode("utf-8", "surrogatepass"))
 
+
+@st.composite
+def valid_gt(draw, rows=st.integers(1, 6), width=st.sampled_from([4, 8]),
+             value=st.floats(allow_nan=True, allow_infinity=True)):
+    """A well-formed ground-truth file and the array it holds."""
+    n, k = draw(rows), draw(width)
+    table = [[draw(value) for _ in range(k)] for _ in range(n)]
+    sep = draw(st.sampled_from([",", "\t", " ", ", "]))
+    end = draw(st.sampled_from(["", "\n", "\r\n"]))
+    text = "\n".join(sep.join(repr(v) for v in row) for row in table) + end
+    return text.encode(), np.array(table, dtype=np.float64)
+
+
+# boxes a sequence can start from: 3 frames, finite, w and h > 0
+valid_boxes = valid_gt(rows=st.just(3), width=st.just(4), value=st.floats(0.5, 8.0))
+
 json_scalars = (st.none() | st.booleans() | st.integers(min_value=-10 ** 30, max_value=10 ** 30)
                 | st.sampled_from([10 ** 400, -10 ** 400, 2 ** 64])
                 | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8))
@@ -72,13 +91,37 @@ def _frames(folder, n, ext=".png"):
         cv2.imwrite(os.path.join(folder, "%04d%s" % (i, ext)), img)
 
 
-def _loads_or_dataset_error(fn, *args):
-    """Call a loader: return its result, or None after a DatasetError (nothing else)."""
+class Tally:
+    """What a property test's draws came to. A test that accepts "worked" or "raised the
+    documented error" would pass if every draw raised: counting the outcomes lets it check
+    that enough draws really took the working path."""
+
+    def __init__(self):
+        self.counts = collections.Counter()
+
+    def __call__(self, outcome):
+        self.counts[outcome] += 1
+        event(outcome)  # shown by pytest --hypothesis-show-statistics
+
+    def require(self, outcome, fraction):
+        total = sum(self.counts.values())
+        assert total and self.counts[outcome] >= fraction * total, \
+            "only %d of %d draws %s (want >= %d%%): %s" % (
+                self.counts[outcome], total, outcome, 100 * fraction, dict(self.counts))
+
+
+def _loads_or_dataset_error(tally, fn, *args):
+    """Call a loader: return its result, or None after a DatasetError (nothing else);
+    `tally` (if any) counts which."""
+    tally = tally or (lambda outcome: None)
     try:
-        return fn(*args)
+        result = fn(*args)
     except DatasetError as e:
         assert isinstance(e, ValueError) and str(e)
+        tally("rejected")
         return None
+    tally("loaded")
+    return result
 
 
 def _check_dataset(ds):
@@ -114,51 +157,76 @@ def _fresh(tmp_path):
 
 # ---------------------------------------------------------------- ground-truth text files
 
-@FAST
-@given(data=gt_bytes)
-def test_read_gt_file_random_content(tmp_path, data):
-    p = str(_fresh(tmp_path) / "groundtruth.txt")
-    _write(p, data)
-    gt = _loads_or_dataset_error(read_gt_file, p)
-    if gt is not None:
-        assert gt.dtype == np.float64 and gt.ndim == 2 and gt.shape[1] in (4, 8) and len(gt)
+def test_read_gt_file_random_content(tmp_path):
+    tally = Tally()
+
+    @FAST
+    @given(data=gt_bytes, valid=st.booleans(), table=valid_gt())
+    def draw(data, valid, table):
+        expected = None
+        if valid:  # now and then a well-formed file: it must load, exactly
+            data, expected = table
+        p = str(_fresh(tmp_path) / "groundtruth.txt")
+        _write(p, data)
+        gt = _loads_or_dataset_error(tally, read_gt_file, p)
+        if expected is not None:
+            assert gt is not None, data
+            np.testing.assert_array_equal(gt, expected)
+        if gt is not None:
+            assert gt.dtype == np.float64 and gt.ndim == 2 and gt.shape[1] in (4, 8) and len(gt)
+
+    draw()
+    tally.require("loaded", 0.1)
+    tally.require("rejected", 0.1)
 
 
-@FAST
-@given(data=gt_bytes, layout=st.sampled_from(["otb", "otb-seq", "vot", "vot-seq", "got10k"]),
-       nframes=st.sampled_from([0, 1, 3]), tag=st.none() | gt_bytes,
-       seqfile=st.none() | st.sampled_from(["channels.color=%04d.png", "channels.color=%",
-                                            "channels.color=%s%s", "channels.color=%(a)d",
-                                            "channels.color=%*d", "channels.color=\x00%d",
-                                            "channels.color=../%04d.png", "garbage"]),
-       listfile=st.none() | st.sampled_from(["seq\n", "seq\nmissing\n", "\n\n", "../x\n",
-                                             "seq\nseq\n"]))
-def test_text_layouts_random_groundtruth(tmp_path, frames3, data, layout, nframes, tag,
-                                         seqfile, listfile):
+def test_text_layouts_random_groundtruth(tmp_path, frames3):
     """OTB (folder of sequences, or one sequence), VOT (list.txt, sequence file, tags) and a
     GOT-10k-like train folder (seq/groundtruth.txt + frames, no list) with random content."""
-    root = _fresh(tmp_path) / "DS"
-    if layout.startswith("otb"):
-        seq = root / "seq" if layout == "otb" else root
-        (seq / "img").mkdir(parents=True)
-        if nframes:
-            _link_frames(frames3, str(seq / "img"))
-        _write(str(seq / "groundtruth_rect.txt"), data)
-    else:
-        seq = root / "seq" if layout != "vot-seq" else root
-        seq.mkdir(parents=True)
-        if nframes:
-            _link_frames(frames3, str(seq))
-        _write(str(seq / "groundtruth.txt"), data)
-        if tag is not None:
-            _write(str(seq / "occlusion.tag"), tag)
-        if seqfile is not None:
-            _write(str(seq / "sequence"), seqfile)
-        if layout == "vot" and listfile is not None:
-            _write(str(root / "list.txt"), listfile)
-    ds = _loads_or_dataset_error(load_dataset, str(root))
-    if ds is not None:
-        _check_dataset(ds)
+    tally = Tally()
+
+    @FAST
+    @given(data=gt_bytes, layout=st.sampled_from(["otb", "otb-seq", "vot", "vot-seq", "got10k"]),
+           nframes=st.sampled_from([0, 1, 3]), tag=st.none() | gt_bytes,
+           seqfile=st.none() | st.sampled_from(["channels.color=%04d.png", "channels.color=%",
+                                                "channels.color=%s%s", "channels.color=%(a)d",
+                                                "channels.color=%*d", "channels.color=\x00%d",
+                                                "channels.color=../%04d.png", "garbage"]),
+           listfile=st.none() | st.sampled_from(["seq\n", "seq\nmissing\n", "\n\n", "../x\n",
+                                                 "seq\nseq\n"]),
+           clean=st.booleans(), boxes=valid_boxes)
+    def draw(data, layout, nframes, tag, seqfile, listfile, clean, boxes):
+        if clean:  # a well-formed sequence of this layout: it must load, with its boxes
+            data, nframes, tag, seqfile, listfile = boxes[0], 3, None, None, None
+        root = _fresh(tmp_path) / "DS"
+        if layout.startswith("otb"):
+            seq = root / "seq" if layout == "otb" else root
+            (seq / "img").mkdir(parents=True)
+            if nframes:
+                _link_frames(frames3, str(seq / "img"))
+            _write(str(seq / "groundtruth_rect.txt"), data)
+        else:
+            seq = root / "seq" if layout != "vot-seq" else root
+            seq.mkdir(parents=True)
+            if nframes:
+                _link_frames(frames3, str(seq))
+            _write(str(seq / "groundtruth.txt"), data)
+            if tag is not None:
+                _write(str(seq / "occlusion.tag"), tag)
+            if seqfile is not None:
+                _write(str(seq / "sequence"), seqfile)
+            if layout == "vot" and listfile is not None:
+                _write(str(root / "list.txt"), listfile)
+        ds = _loads_or_dataset_error(tally, load_dataset, str(root))
+        if clean:
+            assert ds is not None and len(ds) == 1, layout
+            np.testing.assert_array_equal(ds[0].gt, boxes[1])
+        if ds is not None:
+            _check_dataset(ds)
+
+    draw()
+    tally.require("loaded", 0.1)
+    tally.require("rejected", 0.1)
 
 
 # ---------------------------------------------------------------- PySOT JSON
@@ -177,39 +245,60 @@ def _dump(obj):
     return json.dumps(obj, allow_nan=True)
 
 
-@FAST
-@given(field=st.sampled_from(VIDEO_FIELDS), value=json_values | st.lists(number, max_size=9)
-       | st.lists(st.lists(number, min_size=3, max_size=9), max_size=4), drop=st.booleans())
-def test_pysot_json_random_field_values(tmp_path, frames3, field, value, drop):
+def test_pysot_json_random_field_values(tmp_path, frames3):
     """One field of a valid entry replaced by a random JSON value (or removed)."""
-    root = _fresh(tmp_path) / "DS"
-    _link_frames(frames3, str(root / "seq"))
-    entry = _good_entry()
-    if drop:
-        entry.pop(field, None)
-    else:
-        entry[field] = value
-    _write(str(root / "DS.json"), _dump({"seq": entry}))
-    ds = _loads_or_dataset_error(load_dataset, str(root))
-    if ds is not None:
-        _check_dataset(ds)
+    tally = Tally()
+
+    @FAST
+    @given(field=st.sampled_from(VIDEO_FIELDS), value=json_values | st.lists(number, max_size=9)
+           | st.lists(st.lists(number, min_size=3, max_size=9), max_size=4), drop=st.booleans())
+    def draw(field, value, drop):
+        root = _fresh(tmp_path) / "DS"
+        _link_frames(frames3, str(root / "seq"))
+        entry = _good_entry()
+        if drop:
+            entry.pop(field, None)
+        else:
+            entry[field] = value
+        _write(str(root / "DS.json"), _dump({"seq": entry}))
+        ds = _loads_or_dataset_error(tally, load_dataset, str(root))
+        if ds is not None:
+            _check_dataset(ds)
+
+    draw()
+    tally.require("loaded", 0.1)
+    tally.require("rejected", 0.1)
 
 
-@FAST
-@given(doc=json_values | st.dictionaries(st.text(max_size=5), json_values, max_size=3),
-       cut=st.none() | st.integers(0, 400), raw=st.none() | st.binary(max_size=100))
-def test_pysot_json_random_documents_truncated_and_bytes(tmp_path, frames3, doc, cut, raw):
-    root = _fresh(tmp_path) / "DS"
-    _link_frames(frames3, str(root / "seq"))
-    text = _dump(doc) if raw is None else None
-    if cut is not None and text is None:
-        text = _dump({"seq": _good_entry()})
-    if cut is not None:
-        text = text[:cut]                               # truncated file
-    _write(str(root / "DS.json"), text if raw is None else raw)
-    ds = _loads_or_dataset_error(load_dataset, str(root / "DS.json"))
-    if ds is not None:
-        _check_dataset(ds)
+def test_pysot_json_random_documents_truncated_and_bytes(tmp_path, frames3):
+    tally = Tally()
+
+    @FAST
+    @given(doc=json_values | st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+           cut=st.none() | st.integers(0, 400), raw=st.none() | st.binary(max_size=100),
+           good=st.booleans())
+    def draw(doc, cut, raw, good):
+        root = _fresh(tmp_path) / "DS"
+        _link_frames(frames3, str(root / "seq"))
+        if good:  # the whole good document: it must load
+            doc, raw = {"seq": _good_entry()}, None
+            cut = None if cut is None else max(cut, len(_dump(doc)))
+        text = _dump(doc) if raw is None else None
+        if cut is not None and text is None:
+            text = _dump({"seq": _good_entry()})
+        if cut is not None:
+            text = text[:cut]                               # truncated file
+        _write(str(root / "DS.json"), text if raw is None else raw)
+        ds = _loads_or_dataset_error(tally, load_dataset, str(root / "DS.json"))
+        if good:
+            assert ds is not None and [v.name for v in ds] == ["seq"]
+            np.testing.assert_array_equal(ds[0].gt, [[1, 1, 5, 5]] * 3)
+        if ds is not None:
+            _check_dataset(ds)
+
+    draw()
+    tally.require("loaded", 0.1)
+    tally.require("rejected", 0.1)
 
 
 @pytest.mark.parametrize("text", [
@@ -223,7 +312,7 @@ def test_pysot_json_pathological(tmp_path, frames3, text):
     root = tmp_path / "DS"
     _link_frames(frames3, str(root / "seq"))
     _write(str(root / "DS.json"), text)
-    ds = _loads_or_dataset_error(load_dataset, str(root))
+    ds = _loads_or_dataset_error(None, load_dataset, str(root))
     if ds is not None:
         _check_dataset(ds)
 
@@ -241,12 +330,58 @@ yaml_values = st.recursive(
     | st.dictionaries(st.text(max_size=5), c, max_size=3), max_leaves=8)
 
 
-def _load_cfg(path):
+def _default_at(key):
+    node = get_default_config()
+    for k in key:
+        node = node[k]
+    return node
+
+
+def _typed_value(default):
+    """Values load_config must take for a key with this default (same type)."""
+    if isinstance(default, bool):
+        return st.booleans()
+    if isinstance(default, int):
+        return st.integers(-10 ** 6, 10 ** 6)
+    if isinstance(default, float):
+        return st.floats(allow_nan=False, allow_infinity=False)
+    # letters only: yacs would literal_eval a string such as "1" or "None" into another type
+    word = st.text("abcdefgXYZ_", min_size=1, max_size=8).map(lambda t: "s" + t)
+    if isinstance(default, str):
+        return word
+    return st.lists(word, max_size=3)
+
+
+def _nested(key, value):
+    for k in reversed(key):
+        value = {k: value}
+    return value
+
+
+LEAF_KEYS = [k for k in KNOWN_KEYS if not isinstance(_default_at(k), dict)]
+# (key, value) pairs that must load, and load as written
+typed_settings = st.sampled_from(LEAF_KEYS).flatmap(
+    lambda key: st.tuples(st.just(key), _typed_value(_default_at(key))))
+
+
+def _check_setting(node, setting):
+    assert node is not None, setting
+    key, value = setting
+    got = node
+    for k in key:
+        got = got[k]
+    assert got == value or (isinstance(value, list) and list(got) == value), (setting, got)
+
+
+def _load_cfg(tally, path):
     try:
-        return load_config(path)
+        cfg = load_config(path)
     except ConfigError as e:
         assert isinstance(e, ValueError) and str(e)
+        tally("rejected")
         return None
+    tally("loaded")
+    return cfg
 
 
 def _same_types(node, ref, where=""):
@@ -260,79 +395,139 @@ def _same_types(node, ref, where=""):
             _same_types(v, ref[k], where + k + ".")
 
 
-@FAST
-@given(text=st.text(max_size=200) | st.binary(max_size=120))
-def test_config_random_yaml_text(tmp_path, text):
-    p = str(_fresh(tmp_path) / "c.yaml")
-    _write(p, text)
-    node = _load_cfg(p)
-    if node is not None:
-        _same_types(node, get_default_config())
+def test_config_random_yaml_text(tmp_path):
+    tally = Tally()
+
+    @FAST
+    @given(text=st.text(max_size=200) | st.binary(max_size=120), typed=st.booleans(),
+           setting=typed_settings)
+    def draw(text, typed, setting):
+        if typed:  # now and then a well-formed file: it must load, as written
+            text = yaml.safe_dump(_nested(*setting))
+        else:
+            setting = None
+        p = str(_fresh(tmp_path) / "c.yaml")
+        _write(p, text)
+        node = _load_cfg(tally, p)
+        if setting is not None:
+            _check_setting(node, setting)
+        if node is not None:
+            _same_types(node, get_default_config())
+
+    draw()
+    tally.require("loaded", 0.1)
+    tally.require("rejected", 0.1)
 
 
-@FAST
-@given(key=st.sampled_from(KNOWN_KEYS) | st.lists(st.text(max_size=6), min_size=1, max_size=3)
-       .map(tuple), value=yaml_values)
-def test_config_random_values_and_unknown_keys(tmp_path, key, value):
-    import yaml
-    doc = value
-    for k in reversed(key):
-        doc = {k: doc}
-    p = str(_fresh(tmp_path) / "c.yaml")
-    _write(p, yaml.safe_dump(doc, allow_unicode=True))
-    node = _load_cfg(p)
-    if node is not None:
-        _same_types(node, get_default_config())
+def test_config_random_values_and_unknown_keys(tmp_path):
+    tally = Tally()
+
+    @FAST
+    @given(key=st.sampled_from(KNOWN_KEYS) | st.lists(st.text(max_size=6), min_size=1, max_size=3)
+           .map(tuple), value=yaml_values, typed=st.booleans(), setting=typed_settings)
+    def draw(key, value, typed, setting):
+        if typed:  # now and then a value of the key's own type: it must load, as written
+            key, value = setting
+        else:
+            setting = None
+        p = str(_fresh(tmp_path) / "c.yaml")
+        _write(p, yaml.safe_dump(_nested(key, value), allow_unicode=True))
+        node = _load_cfg(tally, p)
+        if setting is not None:
+            _check_setting(node, setting)
+        if node is not None:
+            _same_types(node, get_default_config())
+
+    draw()
+    tally.require("loaded", 0.1)
+    tally.require("rejected", 0.1)
 
 
 # ---------------------------------------------------------------- the fused op
 
+_DTYPE_WORDS = {"Float": "float32", "Double": "float64", "Int": "int32", "BFloat16": "bfloat16"}
+
+
+def _same_spelling(msg):
+    """The C++ op writes shapes as [2, 4, 3, 3] and dtypes as Float, the reference as
+    2x4x3x3 and torch.float32: bring both to the reference's spelling."""
+    msg = re.sub(r"\[([0-9, ]*)\]", lambda m: "x".join(m.group(1).split(", ")) or "scalar", msg)
+    msg = re.sub(r"\b(%s)\b" % "|".join(_DTYPE_WORDS), lambda m: _DTYPE_WORDS[m.group(1)], msg)
+    return msg.replace("torch.", "")
+
+
 dims = st.integers(0, 5)
 
 
-@FAST
-@given(bz=st.integers(0, 3), bx=st.integers(0, 3), c=st.integers(0, 4), h=dims, w=dims,
-       hh=st.integers(0, 8), ww=st.integers(0, 8),
-       s_shape=st.none() | st.lists(st.integers(0, 4), min_size=1, max_size=5),
-       b_shape=st.none() | st.lists(st.integers(0, 4), min_size=1, max_size=5),
-       channel4=st.booleans(), dtype=st.sampled_from([torch.float32, torch.float64,
-                                                      torch.bfloat16, torch.int32]),
-       mixed=st.booleans(), layout=st.sampled_from(["contig", "cl", "slice"]),
-       seed=st.integers(0, 2 ** 16))
-def test_op_random_shapes(bz, bx, c, h, w, hh, ww, s_shape, b_shape, channel4, dtype, mixed,
-                          layout, seed):
-    g = torch.Generator().manual_seed(seed)
-    s_shape = s_shape or [bz, 1, h, w]
-    b_shape = b_shape or ([bz, c, 1, 1] if channel4 else [bz, c])
+def test_op_random_shapes():
+    tally = Tally()
 
-    def rnd(shape, dt=dtype):
-        return (torch.randn(*shape, generator=g) * 3).to(dt)
+    @FAST
+    @given(bz=st.integers(0, 3), bx=st.integers(0, 3), c=st.integers(0, 4), h=dims, w=dims,
+           hh=st.integers(0, 8), ww=st.integers(0, 8),
+           s_shape=st.none() | st.lists(st.integers(0, 4), min_size=1, max_size=5),
+           b_shape=st.none() | st.lists(st.integers(0, 4), min_size=1, max_size=5),
+           channel4=st.booleans(), dtype=st.sampled_from([torch.float32, torch.float64,
+                                                          torch.bfloat16, torch.int32]),
+           mixed=st.booleans(), layout=st.sampled_from(["contig", "cl", "slice"]),
+           seed=st.integers(0, 2 ** 16), valid=st.booleans())
+    def draw(bz, bx, c, h, w, hh, ww, s_shape, b_shape, channel4, dtype, mixed, layout, seed,
+             valid):
+        if valid:  # the same draw made well-formed: the op must compute it
+            bx, c, h, w = max(bx, 1), max(c, 1), max(h, 1), max(w, 1)
+            bz = bz if bz in (1, bx) else 1
+            hh, ww = max(hh, h), max(ww, 2 * w if layout == "slice" else w)
+            s_shape = b_shape = None
+            dtype = dtype if dtype in (torch.float32, torch.float64) else torch.float32
+            mixed = False
+        g = torch.Generator().manual_seed(seed)
+        s_shape = s_shape or [bz, 1, h, w]
+        b_shape = b_shape or ([bz, c, 1, 1] if channel4 else [bz, c])
 
-    z, x, s, b = rnd([bz, c, h, w]), rnd([bx, c, hh, ww]), rnd(s_shape), rnd(b_shape)
-    if mixed:
-        x = x.double() if dtype != torch.float64 else x.float()
-    if layout == "cl" and x.dim() == 4:
-        x = x.contiguous(memory_format=torch.channels_last)
-    elif layout == "slice" and x.dim() == 4 and x.shape[3] > 1:
-        x = x[..., ::2]                                     # non-contiguous view
-    try:
-        ref = attention_xcorr_reference(z, x, s, b)
-    except (ValueError, TypeError):
-        ref = None
-    except RuntimeError:
-        ref = None  # conv2d itself declines (e.g. bf16 edge cases): the op may reject too
-    try:
-        out = attention_xcorr(z, x, s, b)
-    except (ValueError, TypeError) as e:
-        assert "attention_xcorr" in str(e)
-        # rejected: fine if the reference also rejects, or the dtype is not a CPU kernel's
-        assert ref is None or z.dtype not in (torch.float32, torch.float64), str(e)
-        return
-    assert ref is not None, "op accepted inputs the reference rejects"
-    assert out.shape == ref.shape and out.dtype == ref.dtype
-    tol = {torch.float64: 1e-9, torch.float32: 1e-4, torch.bfloat16: 5e-2}[out.dtype]
-    scale = float(ref.abs().max()) + 1 if ref.numel() else 1
-    assert torch.allclose(out.double(), ref.double(), rtol=tol, atol=tol * scale)
+        def rnd(shape, dt=dtype):
+            return (torch.randn(*shape, generator=g) * 3).to(dt)
+
+        z, x, s, b = rnd([bz, c, h, w]), rnd([bx, c, hh, ww]), rnd(s_shape), rnd(b_shape)
+        if mixed:
+            x = x.double() if dtype != torch.float64 else x.float()
+        if layout == "cl" and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        elif layout == "slice" and x.dim() == 4 and x.shape[3] > 1:
+            x = x[..., ::2]                                     # non-contiguous view
+        ref_error = None
+        try:
+            ref = attention_xcorr_reference(z, x, s, b)
+        except (ValueError, TypeError) as e:
+            ref, ref_error = None, e
+        except RuntimeError:
+            ref = None  # conv2d itself declines (e.g. bf16 edge cases): the op may reject too
+        try:
+            out = attention_xcorr(z, x, s, b)
+        except (ValueError, TypeError) as e:
+            msg = _same_spelling(str(e).splitlines()[0])
+            assert not valid, "the op refused well-formed inputs: " + msg
+            if ref_error is not None:
+                # both reject: the same check, in the same words (C++ and Python alike)
+                assert type(e) is type(ref_error), (e, ref_error)
+                assert msg == _same_spelling(str(ref_error)), (msg, str(ref_error))
+                tally("both rejected")
+            else:
+                # only the op rejects: a dtype the CPU kernels do not take
+                assert z.dtype not in (torch.float32, torch.float64), msg
+                assert isinstance(e, TypeError) and msg.startswith(
+                    "attention_xcorr: the CPU kernels take float32 or float64; got "), msg
+                tally("not a CPU kernel dtype")
+            return
+        assert ref is not None, "op accepted inputs the reference rejects"
+        assert out.shape == ref.shape and out.dtype == ref.dtype
+        tol = {torch.float64: 1e-9, torch.float32: 1e-4, torch.bfloat16: 5e-2}[out.dtype]
+        scale = float(ref.abs().max()) + 1 if ref.numel() else 1
+        assert torch.allclose(out.double(), ref.double(), rtol=tol, atol=tol * scale)
+        tally("computed")
+
+    draw()
+    tally.require("computed", 0.1)
+    tally.require("both rejected", 0.1)
 
 
 # ---------------------------------------------------------------- the tracker
@@ -378,6 +573,28 @@ def _run_tracker(tracker, init_frame, box, frames):
         msg = str(e)
         assert "box" in msg or "image" in msg, msg
         return False
+    _track_sanely(tracker, box, frames)
+    return True
+
+
+def _init_contract(box, shape):
+    """What init must do with `box` [x, y, w, h] in an image of `shape`, by its documented
+    rules: (True, None) track it; (False, regex) refuse it with a ValueError matching regex;
+    (None, regex) either (w or h so extreme that the search region may under/overflow)."""
+    x, y, w, h = box
+    if not all(math.isfinite(v) for v in box):
+        return False, r"^init box .* has NaN or inf$"
+    if w <= 0 or h <= 0:
+        return False, r"^init box .* is empty or has a negative size$"
+    H, W = shape[:2]
+    if x + w <= 0 or y + h <= 0 or x >= W or y >= H:
+        return False, r"^init box .* lies entirely outside the %dx%d image$" % (W, H)
+    if 1e-100 <= min(w, h) and max(w, h) <= 1e100:
+        return True, None
+    return None, r"^init box .* is too (large|small) to track$"
+
+
+def _track_sanely(tracker, box, frames):
     for f in frames:
         out = tracker.track(f)
         b = out["bbox"]
@@ -386,15 +603,9 @@ def _run_tracker(tracker, init_frame, box, frames):
         H, W = f.shape[:2]
         cx, cy = b[0] + (b[2] - 1) / 2, b[1] + (b[3] - 1) / 2
         assert -1e-6 <= cx <= W - 1 + 1e-6 and -1e-6 <= cy <= H - 1 + 1e-6, (box, b, f.shape)
-    return True
 
 
-@SLOW
-@given(init=frame_spec, box=st.tuples(coord, coord, coord, coord),
-       rel=st.none() | st.tuples(st.floats(-0.5, 1.2), st.floats(-0.5, 1.2),
-                                 st.floats(0.0, 1.5), st.floats(0.0, 1.5)),
-       later=st.lists(frame_spec, min_size=1, max_size=2))
-def test_tracker_hostile_frames_and_boxes(tracker, init, box, rel, later):
+def test_tracker_hostile_frames_and_boxes(tracker):
     """Sane result: init either raises ValueError (box not 4 finite numbers, w or h <= 0,
     box entirely outside the image, box so small/large its search region under/overflows,
     or an image that is not HxW[x1|3|4]) or every track() returns a finite box with w, h > 0
@@ -402,13 +613,39 @@ def test_tracker_hostile_frames_and_boxes(tracker, init, box, rel, later):
     and its size to [max(min(10 px, init), 0.2 init), 5 init], also capped by the frame
     size).  uint16 / int / bool frames are taken as numbers on the 0..255 scale, like
     float ones; frames of another size than the init frame are allowed."""
-    (size, ch, dtype, seed) = init
-    img = _frame(_shape(size, ch), dtype, seed)
-    if rel is not None:  # a box relative to the image: hanging over borders, 1x1, ...
-        H, W = size
-        box = (rel[0] * W, rel[1] * H, rel[2] * W, rel[3] * H)
-    frames = [_frame(_shape(s, c), d, k) for (s, c, d, k) in later]
-    _run_tracker(tracker, img, list(box), frames)
+    tally = Tally()
+
+    @SLOW
+    @given(init=frame_spec, box=st.tuples(coord, coord, coord, coord),
+           rel=st.none() | st.tuples(st.floats(-0.5, 1.2), st.floats(-0.5, 1.2),
+                                     st.floats(0.0, 1.5), st.floats(0.0, 1.5))
+           | st.tuples(st.floats(0.0, 0.9), st.floats(0.0, 0.9),       # well inside
+                       st.floats(0.05, 1.0), st.floats(0.05, 1.0)),
+           later=st.lists(frame_spec, min_size=1, max_size=2))
+    def draw(init, box, rel, later):
+        (size, ch, dtype, seed) = init
+        img = _frame(_shape(size, ch), dtype, seed)
+        if rel is not None:  # a box relative to the image: hanging over borders, 1x1, ...
+            H, W = size
+            box = (rel[0] * W, rel[1] * H, rel[2] * W, rel[3] * H)
+        frames = [_frame(_shape(s, c), d, k) for (s, c, d, k) in later]
+        box = [float(v) for v in box]
+        must_track, refusal = _init_contract(box, img.shape)
+        try:
+            tracker.init(img, box)
+        except ValueError as e:
+            assert must_track is not True, "init refused %r in a %s image: %s" % (box, img.shape, e)
+            assert re.search(refusal, str(e)), (refusal, str(e))
+            tally("refused")
+            event("refused: " + re.sub(r"^init box .* (is|has|lies) ", "", str(e)))
+            return
+        assert must_track is not False, "init took %r in a %s image" % (box, img.shape)
+        _track_sanely(tracker, box, frames)
+        tally("tracked")
+
+    draw()
+    tally.require("tracked", 0.1)
+    tally.require("refused", 0.1)
 
 
 @pytest.mark.parametrize("box,ok", [

@@ -25,8 +25,9 @@ def test_iou_hand_values():
 
 
 def test_success_thresholds_are_pysots():
-    assert len(M.SUCCESS_THRESHOLDS) == 21
-    assert M.SUCCESS_THRESHOLDS[0] == 0 and M.SUCCESS_THRESHOLDS[-1] == 1.0
+    # PySOT's np.arange(0, 1.05, 0.05): 0, 0.05, ..., 1, exactly (the curve compares IoU > t)
+    np.testing.assert_array_equal(M.SUCCESS_THRESHOLDS, np.arange(0, 1.05, 0.05))
+    np.testing.assert_array_equal(M.PRECISION_THRESHOLDS, np.arange(51))
 
 
 def test_success_curve_and_auc_four_frames():

@@ -1,5 +1,6 @@
 """The fused attention_xcorr op: values, gradients, registration, layouts, errors."""
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -196,37 +197,73 @@ def test_fused_is_required_where_asked():
 
 # ------------------------------------------------------------------ bad input
 def _bad_cases():
+    """case: (args, exception, the problem as the op words it, the tensor it is about)."""
     ok = make(2, 2, 4, 3, 3, 8, 8, dtype=torch.float32)
     z, x, s, b = ok
     return {
-        "rank": ((z[0], x, s, b), ValueError, "4-D"),
-        "channel-mismatch": ((z, x[:, :3], s, b), ValueError, "channel mismatch"),
-        "batch": ((z, torch.cat([x, x[:1]]), s, b), ValueError, "template batch"),
-        "template-larger": ((z, x[..., :2, :], s, b), ValueError, "larger than search"),
-        "spatial-shape": ((z, x, s[:, :, :2], b), ValueError, "spatial must be"),
-        "channel-shape": ((z, x, s, b[:, :3]), ValueError, "channel must be"),
-        "channel-rank": ((z, x, s, b[:, :, None]), ValueError, "channel must be"),
-        "empty": ((z[:, :0], x[:, :0], s, b[:, :0]), ValueError, "empty"),
-        "dtype": ((z, x.double(), s, b), TypeError, "one dtype"),
-        "integer": ((z.int(), x.int(), s.int(), b.int()), TypeError, "floating point"),
-        "device": ((z.to("meta"), x, s, b), ValueError, "one device"),
+        "rank": ((z[0], x, s, b), ValueError,
+                 "z, x and spatial must be 4-D (N,C,H,W)", "z 4x3x3"),
+        "channel-mismatch": ((z, x[:, :3], s, b), ValueError,
+                             "channel mismatch between z and x", "x 2x3x8x8"),
+        "batch": ((z, torch.cat([x, x[:1]]), s, b), ValueError,
+                  "template batch must be 1 or equal the search batch", "x 3x4x8x8"),
+        "template-larger": ((z, x[..., :2, :], s, b), ValueError,
+                            "template larger than search", "x 2x4x2x8"),
+        "spatial-shape": ((z, x, s[:, :, :2], b), ValueError,
+                          "spatial must be (Bz,1,h,w) = (2,1,3,3)", "spatial 2x1x2x3"),
+        "channel-shape": ((z, x, s, b[:, :3]), ValueError,
+                          "channel must be (Bz,C) = (2,4)", "channel 2x3"),
+        "channel-rank": ((z, x, s, b[:, :, None]), ValueError,
+                         "channel must be (Bz,C) or (Bz,C,1,1)", "channel 2x4x1"),
+        "empty": ((z[:, :0], x[:, :0], s, b[:, :0]), ValueError, "empty input", "z 2x0x3x3"),
+        "dtype": ((z, x.double(), s, b), TypeError,
+                  "all inputs must share one dtype", "x float64"),
+        "integer": ((z.int(), x.int(), s.int(), b.int()), TypeError,
+                    "inputs must be floating point", "int32"),
+        "device": ((z.to("meta"), x, s, b), ValueError,
+                   "all inputs must be on one device", "z meta"),
     }
+
+
+_DTYPE_WORDS = {"Float": "float32", "Double": "float64", "Int": "int32"}
+
+
+def _normalised(msg):
+    """The C++ op writes shapes as [2, 4, 3, 3] and dtypes as Float, the reference as
+    2x4x3x3 and torch.float32: bring both to the reference's spelling."""
+    msg = re.sub(r"\[([0-9, ]*)\]", lambda m: "x".join(m.group(1).split(", ")), msg)
+    msg = re.sub(r"\b(%s)\b" % "|".join(_DTYPE_WORDS), lambda m: _DTYPE_WORDS[m.group(1)], msg)
+    return msg.replace("torch.", "")
+
+
+def _described(args):
+    """What every shape error ends with: each tensor named with its own shape."""
+    return "; got " + ", ".join("%s %s" % (n, "x".join(map(str, t.shape)))
+                                for n, t in zip(("z", "x", "spatial", "channel"), args))
 
 
 @pytest.mark.parametrize("case", sorted(_bad_cases()))
 @pytest.mark.parametrize("impl", ["op", "reference"])
 def test_bad_input_names_the_shapes(case, impl):
-    args, exc, words = _bad_cases()[case]
+    args, exc, problem, culprit = _bad_cases()[case]
     fn = attention_xcorr if impl == "op" else attention_xcorr_reference
     if impl == "op" and not ops.has_fused():
         pytest.skip("compiled extension not built")
     with pytest.raises(exc) as info:
         fn(*args)
-    msg = str(info.value)
-    assert words in msg
-    if case not in ("dtype", "integer", "device"):
-        assert "z [" in msg or "z (" in msg or "z " in msg  # shapes are named
-        assert "x" in msg
+    msg = _normalised(str(info.value).splitlines()[0])
+    # the problem, in the op's words, right after the op's name
+    assert msg.startswith("attention_xcorr: " + problem + "; got "), msg
+    # the offending tensor with its own shape / dtype / device
+    assert re.search(r"(^|[ ,])%s($|,)" % re.escape(culprit), msg.split("; got ", 1)[1]), msg
+    if exc is ValueError and case != "device":
+        assert msg.endswith(_described(args)), msg  # and every other tensor's shape
+    elif case == "dtype":
+        assert msg.endswith("; got z float32, x float64, spatial float32, channel float32"), msg
+    elif case == "device":
+        assert msg.endswith("; got z meta, x cpu, spatial cpu, channel cpu"), msg
+    else:
+        assert msg.endswith("; got int32"), msg
 
 
 @fused

@@ -3,7 +3,6 @@ the pytracking adapter, build_tracker and checkpoint loading."""
 import math
 import os
 import shutil
-import pickle
 import warnings
 
 import cv2
@@ -21,7 +20,7 @@ from rasnet_plugin.tracker import RASNetTracker, crop_pyramid, crop_square
 from rasnet_plugin.tracker.pytracking import (RASNetParams, RASNetPyTracker, get_tracker_class,
                                               parameters)
 
-SHARED_DATA = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
+from _data import REAL_DATA, SKIP_REASON
 
 
 # ---------------------------------------------------------------- synthetic scenes
@@ -335,21 +334,38 @@ def test_track_before_init():
 
 
 def test_real_sequence_contract():
-    seq = os.path.join(SHARED_DATA, "OTB-dev", "Crossing")
-    if not os.path.isdir(seq):
-        pytest.skip("shared real sequences not available at %s" % SHARED_DATA)
+    if REAL_DATA is None:
+        pytest.skip(SKIP_REASON)
+    seq = os.path.join(REAL_DATA, "OTB-dev", "Crossing")
+    assert os.path.isdir(seq), "RASNET_TEST_DATA has no OTB-dev/Crossing: %s" % REAL_DATA
     from rasnet_plugin.datasets import load_dataset
     video = load_dataset(seq).videos[0]
-    tracker = RASNetTracker(untrained_model(), get_default_config(), device="cpu")
-    frame = video.load_frame(0)
-    tracker.init(frame, video.init_rect)
-    H, W = frame.shape[:2]
-    for i in range(1, 4):
-        out = tracker.track(video.load_frame(i))
+    cfg = get_default_config()
+    t = cfg.TRACK
+    # SiamFC-3s: each frame the size is multiplied by one of these (no clipping this early:
+    # the box stays far from 0.2x / 5x its first size and from the frame size)
+    half = t.SCALE_NUM // 2
+    steps = [(1 - t.LR) + t.LR * t.SCALE_STEP ** k for k in range(-half, half + 1)]
+
+    def run():
+        tracker = RASNetTracker(untrained_model(), cfg, device="cpu")
+        frame = video.load_frame(0)
+        assert tracker.init(frame, video.init_rect) is None
+        return frame.shape[:2], [tracker.track(video.load_frame(i)) for i in range(1, 4)]
+
+    (H, W), outs = run()
+    size = np.array(video.init_rect[2:], dtype=np.float64)
+    for out in outs:
+        assert set(out) == {"bbox", "best_score", "failed"} and out["failed"] is False
+        assert type(out["best_score"]) is float and math.isfinite(out["best_score"])
+        assert len(out["bbox"]) == 4 and all(type(v) is float for v in out["bbox"])
         x, y, w, h = out["bbox"]
-        assert isinstance(out["best_score"], float) and math.isfinite(out["best_score"])
         assert 0 <= x + (w - 1) / 2 <= W - 1 and 0 <= y + (h - 1) / 2 <= H - 1
-        assert 0.5 * video.init_rect[2] < w < 2 * video.init_rect[2]
+        ratio = w / size[0]
+        assert min(abs(ratio - s) for s in steps) < 1e-12, (ratio, steps)
+        np.testing.assert_allclose([w, h], size * ratio, rtol=1e-12)  # aspect ratio kept
+        size = np.array([w, h])
+    assert run()[1] == outs  # the same input gives the same boxes and scores
 
 
 # ---------------------------------------------------------------- pytracking adapter
@@ -364,10 +380,15 @@ def test_pytracking_adapter_round_trip():
     pt = get_tracker_class()(RASNetParams(tracker=wrapped))
     assert isinstance(pt, RASNetPyTracker)
     rgb = [f[:, :, ::-1].copy() for f in frames]
-    out = pt.initialize(rgb[0], {"init_bbox": boxes[0]})
-    assert out is None or isinstance(out, dict)
+    out = pt.initialize(rgb[0], {"init_bbox": np.array(boxes[0])})
+    # pytracking reads the init box back from initialize()'s dict: plain floats, as given
+    assert out == {"target_bbox": [float(v) for v in boxes[0]]}
+    assert all(type(v) is float for v in out["target_bbox"])
     got = [pt.track(f, {}) for f in rgb[1:]]
-    assert all(set(g) >= {"target_bbox"} and len(g["target_bbox"]) == 4 for g in got)
+    for g in got:
+        assert set(g) == {"target_bbox", "object_presence_score", "best_score", "failed"}
+        assert g["failed"] is False and g["object_presence_score"] == g["best_score"]
+        assert type(g["object_presence_score"]) is float
     assert [g["target_bbox"] for g in got] == expected
 
 
@@ -424,16 +445,23 @@ def test_build_tracker_with_snapshot(tmp_path, no_bundled_weights):
     assert torch.equal(tracker.model.adjust.weight, sd["adjust.weight"])
 
 
-class _Code:
+class _Evidence:
+    """Unpickling this calls open(marker, "w"): if the loader ever runs the code inside a
+    checkpoint, the marker file appears."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
     def __reduce__(self):
-        return (os.getcwd, ())  # harmless, but code all the same
+        return (open, (self.marker, "w"))
 
 
 def test_checkpoint_errors(tmp_path):
     model = untrained_model()
     bad = {
         "random.pth": ({"w": torch.randn(3, 3), "b": torch.randn(3)}, "missing keys"),
-        "code.pth": ({"state_dict": model.state_dict(), "x": _Code()}, "refused to unpickle code"),
+        "code.pth": ({"state_dict": model.state_dict(), "x": _Evidence(tmp_path / "ran")},
+                     "refused to unpickle code"),
         "text.pth": (None, "not a torch checkpoint file"),
         "empty.pth": (b"", "not a torch checkpoint file"),
         "list.pth": ([torch.zeros(1)], "not a RASNet checkpoint"),
@@ -450,6 +478,7 @@ def test_checkpoint_errors(tmp_path):
         with pytest.raises(ValueError, match=match) as e:
             api.load_checkpoint(untrained_model(), path)
         assert str(path) in str(e.value)
+    assert not (tmp_path / "ran").exists()  # code.pth was refused, not run
     # one wrong shape
     sd = dict(model.state_dict())
     sd["adjust.weight"] = torch.zeros(1, 1, 2, 2)
@@ -461,7 +490,19 @@ def test_checkpoint_errors(tmp_path):
     torch.save(sd, tmp_path / "extra.pth")
     with pytest.raises(ValueError, match="unexpected keys: extra"):
         api.load_checkpoint(untrained_model(), tmp_path / "extra.pth")
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="checkpoint not found: .*nope.pth"):
         api.load_checkpoint(untrained_model(), tmp_path / "nope.pth")
-    # a pickle with code inside would have run it without weights_only; it must not have
-    assert pickle.dumps(_Code())  # (the class itself is fine to pickle)
+
+
+def test_checkpoint_code_is_refused_and_never_run(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "code.pth"
+    torch.save({"state_dict": untrained_model().state_dict(), "x": _Evidence(marker)}, path)
+    for load in (api.load_checkpoint, lambda model, p: api.read_checkpoint(p)):
+        with pytest.raises(ValueError, match="refused to unpickle code") as e:
+            load(untrained_model(), path)
+        assert str(path) in str(e.value)
+        assert not marker.exists(), "loading the checkpoint ran the code inside it"
+    # the payload is live: a plain unpickler does run it (so the check above can fail)
+    torch.load(path, weights_only=False)["x"].close()
+    assert marker.exists()
