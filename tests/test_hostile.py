@@ -30,10 +30,12 @@ from rasnet_plugin.models import build_model
 from rasnet_plugin.ops import attention_xcorr, attention_xcorr_reference
 from rasnet_plugin.tracker import RASNetTracker
 
-FAST = settings(max_examples=40, deadline=None,
+# derandomized: the same draws every run, so the minimum shares of working and refused
+# draws each test asserts hold by construction instead of by luck (no CI flakes)
+FAST = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
-SLOW = settings(max_examples=30, deadline=None,
+SLOW = settings(max_examples=30, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 
