@@ -328,6 +328,24 @@ def test_cuda_gradcheck(bz, bx):
 
 
 @cuda
+@pytest.mark.parametrize("bz,bx", [(2, 2), (1, 3)])
+def test_cuda_channels_last_in_place_and_grad_layout(bz, bx):
+    """Channels-last x is read through its strides; grad_x comes back channels-last,
+    as the fake kernel promises (opcheck compares the strides)."""
+    z, x, s, b = make(bz, bx, 6, 3, 3, 7, 8, device="cuda", requires_grad=True, seed=bz + bx)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        xl = x.detach().contiguous(memory_format=layout).requires_grad_()
+        torch.library.opcheck(torch.ops.rasnet.attention_xcorr.default, (z, xl, s, b))
+        out = attention_xcorr(z, xl, s, b)
+        ref = attention_xcorr_reference(*[t.detach().double() for t in (z, xl, s, b)])
+        assert rel_err(out, ref) < 1e-10
+        (gx,) = torch.autograd.grad(out, xl, torch.ones_like(out))
+        assert gx.is_contiguous(memory_format=layout)
+        (gref,) = torch.autograd.grad(attention_xcorr_reference(z, xl, s, b), xl, torch.ones_like(out))
+        assert rel_err(gx, gref) < 1e-10
+
+
+@cuda
 def test_cuda_opcheck_and_half_grads():
     args = make(2, 2, 6, 3, 3, 7, 8, device="cuda", requires_grad=True)
     torch.library.opcheck(torch.ops.rasnet.attention_xcorr.default, args)
