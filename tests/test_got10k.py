@@ -1,7 +1,7 @@
 """The got10k toolkit adapter (rasnet_plugin.integrations.got10k): the toolkit's own
 `Tracker.track` loop and `ExperimentOTB` on a real sequence, read back by tools/eval.py.
 
-The real sequence comes from RASNET_TEST_DATA (default ../shared/data next to the checkout):
+The real sequence comes from the folder RASNET_TEST_DATA names:
 OTB-dev/Crossing; the tests that need it skip without it. Only its first few frames run.
 """
 import importlib
@@ -16,8 +16,9 @@ import pytest
 
 from rasnet_plugin.config import REPO_ROOT
 
-DATA = os.environ.get("RASNET_TEST_DATA") or os.path.join(os.path.dirname(REPO_ROOT), "shared",
-                                                         "data")
+from _data import REAL_DATA
+
+DATA = REAL_DATA or ""
 CROSSING = os.path.join(DATA, "OTB-dev", "Crossing")
 FRAMES = 8  # of Crossing's 120: enough to move, cheap on 2 CPU cores
 MODULE = "rasnet_plugin.integrations.got10k"

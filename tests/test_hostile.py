@@ -397,6 +397,16 @@ def _same_types(node, ref, where=""):
             _same_types(v, ref[k], where + k + ".")
 
 
+def _load_and_check(tally, path, setting):
+    """Load a drawn config; a well-formed draw (`setting`) must hold what it set, and any
+    config that loads keeps every default's type."""
+    node = _load_cfg(tally, path)
+    if setting is not None:
+        _check_setting(node, setting)
+    if node is not None:
+        _same_types(node, get_default_config())
+
+
 def test_config_random_yaml_text(tmp_path):
     tally = Tally()
 
@@ -410,11 +420,7 @@ def test_config_random_yaml_text(tmp_path):
             setting = None
         p = str(_fresh(tmp_path) / "c.yaml")
         _write(p, text)
-        node = _load_cfg(tally, p)
-        if setting is not None:
-            _check_setting(node, setting)
-        if node is not None:
-            _same_types(node, get_default_config())
+        _load_and_check(tally, p, setting)
 
     draw()
     tally.require("loaded", 0.1)
@@ -434,11 +440,7 @@ def test_config_random_values_and_unknown_keys(tmp_path):
             setting = None
         p = str(_fresh(tmp_path) / "c.yaml")
         _write(p, yaml.safe_dump(_nested(key, value), allow_unicode=True))
-        node = _load_cfg(tally, p)
-        if setting is not None:
-            _check_setting(node, setting)
-        if node is not None:
-            _same_types(node, get_default_config())
+        _load_and_check(tally, p, setting)
 
     draw()
     tally.require("loaded", 0.1)

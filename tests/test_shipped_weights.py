@@ -1,5 +1,5 @@
 """The shipped weights: small, tensor-only, the defaults of build_tracker, and they track
-real video (../shared/data, when present) far better than the untrained network."""
+real video (RASNET_TEST_DATA, when set) far better than the untrained network."""
 import os
 import warnings
 
@@ -12,13 +12,14 @@ from rasnet_plugin.config import REPO_ROOT, TRACKER_CONFIG, load_config
 from rasnet_plugin.datasets import load_dataset
 from rasnet_plugin.models import build_model
 
+from _data import REAL_DATA, SKIP_REASON
+
 
 SHIPPED = api.SHIPPED_WEIGHTS
-SHARED = os.path.join(os.path.dirname(REPO_ROOT), "shared", "data")
 # measured with tools/compare.py: RASNet 0.771 / 1.000 on Crossing (README)
 REAL_CHECK, AUC_FLOOR, PREC_FLOOR = ("OTB-dev", "Crossing"), 0.65, 0.9
 AUC_FLOOR_MOBILENET = 0.65
-needs_shared = pytest.mark.skipif(not os.path.isdir(SHARED), reason="../shared/data absent")
+needs_shared = pytest.mark.skipif(REAL_DATA is None, reason=SKIP_REASON)
 
 
 def cfg_of(name):
@@ -70,7 +71,7 @@ def test_shipped_rasnet_tracks_real_video(monkeypatch, tmp_path, name, auc_floor
     """Shipped vs untrained RASNet (trunk too), one pass over a real sequence (tools/compare.py's
     protocol); floors set well under the measured figures (README, "Accuracy")."""
     from rasnet_plugin.evaluation import compare
-    video = load_dataset(os.path.join(SHARED, REAL_CHECK[0]))[REAL_CHECK[1]]
+    video = load_dataset(os.path.join(REAL_DATA, REAL_CHECK[0]))[REAL_CHECK[1]]
     config = os.path.join(REPO_ROOT, "experiments", name)
     trained = rasnet_plugin.build_tracker(config, device="cpu")
     monkeypatch.setattr(api, "BUNDLED_DIR", str(tmp_path))                # no weights
