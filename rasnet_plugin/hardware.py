@@ -5,10 +5,13 @@ Elsewhere (AVX2-only CPUs) PyTorch emulates it, about 20x slower than fp32.
 """
 import functools
 import platform
+import warnings
 
 import torch
 
-__all__ = ["cpu_info", "native_bf16", "resolve_precision", "describe"]
+__all__ = ["cpu_info", "native_bf16", "resolve_precision", "warn_if_emulated", "describe"]
+
+_WARNED = set()
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,6 +57,20 @@ def resolve_precision(precision, device="cpu"):
     if precision == "auto":
         return "bf16" if native_bf16(device) else "fp32"
     return precision
+
+
+def warn_if_emulated(precision, device, key):
+    """Warn once per `key` (e.g. "TRACK.PRECISION") when bf16 was asked for explicitly on a
+    CPU that only emulates it; returns whether it is emulated."""
+    device = torch.device(device)
+    emulated = str(precision).lower() == "bf16" and not native_bf16(device)
+    if emulated and key not in _WARNED:
+        _WARNED.add(key)
+        info = cpu_info()
+        warnings.warn("%s bf16 on %s (%s): this CPU has no native bfloat16 (AVX512_BF16 or "
+                      "AMX), so PyTorch emulates it, about 20x slower than fp32; use auto or "
+                      "fp32" % (key, info["model"], info["isa"]), RuntimeWarning, stacklevel=3)
+    return emulated
 
 
 def describe(device="cpu", precision=None):

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..hardware import resolve_precision, warn_if_emulated
 from .crop import channel_mean, context_size, crop_pyramid, crop_square, search_size
 
 __all__ = ["RASNetTracker", "PRECISIONS", "as_bgr3"]
@@ -75,7 +76,8 @@ class RASNetTracker:
 
     cfg.TRACK keys: EXEMPLAR_SIZE, INSTANCE_SIZE, CONTEXT_AMOUNT, SCALE_NUM, SCALE_STEP,
     SCALE_PENALTY, LR (scale update rate), WINDOW_INFLUENCE, RESPONSE_UP, TOTAL_STRIDE,
-    PRECISION ("fp32", "bf16", "fp16"; fp16 needs CUDA).
+    PRECISION ("auto", "fp32", "bf16", "fp16"; fp16 needs CUDA; auto is bf16 where it is
+    native, CUDA or AVX512_BF16/AMX CPUs, else fp32).
     `device`: where the model runs; default: where its parameters are (else the CPU).
     The model is switched to eval mode and channels_last memory format (in place).
     """
@@ -95,8 +97,8 @@ class RASNetTracker:
         if self.scale_num < 1 or self.scale_num % 2 == 0:
             raise ValueError("TRACK.SCALE_NUM must be odd and >= 1, got %d" % self.scale_num)
         precision = str(t.PRECISION).lower()
-        if precision not in PRECISIONS:
-            raise ValueError("TRACK.PRECISION must be one of %s, got %r"
+        if precision != "auto" and precision not in PRECISIONS:
+            raise ValueError("TRACK.PRECISION must be auto or one of %s, got %r"
                              % (", ".join(PRECISIONS), t.PRECISION))
 
         if device is None:
@@ -106,7 +108,8 @@ class RASNetTracker:
         if precision == "fp16" and self.device.type != "cuda":
             raise ValueError("TRACK.PRECISION fp16 needs a CUDA device (on %s use bf16 or fp32)"
                              % self.device)
-        self.precision = precision
+        self.precision = resolve_precision(precision, self.device)
+        warn_if_emulated(precision, self.device, "TRACK.PRECISION")
         self.model = model
         if hasattr(model, "to"):
             # the backbone's and the fused op's fast path on CPU is channels-last

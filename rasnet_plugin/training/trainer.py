@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 
 from ..config import ConfigError
 from ..fileio import atomic_save, atomic_write_text, remove_stale_temps
-from ..hardware import describe, resolve_precision
+from ..hardware import describe, resolve_precision, warn_if_emulated
 from ..models import build_model
 from ..models.model_load import load_pretrained_backbone, load_state_dict_checked, safe_load
 from .augment import AugParams, train_search_size
@@ -215,6 +215,7 @@ class Trainer:
         self.net = self.model
         self._trunk_on = None              # whether the trunk trains now (_set_trainable)
         precision = resolve_precision(t.PRECISION, self.device)
+        warn_if_emulated(t.PRECISION, self.device, "TRAIN.PRECISION")
         self.precision = precision
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
         self.scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
