@@ -28,7 +28,7 @@ def main(argv=None):
     import torch
     from ..api import build_tracker
     from ..evaluation import speed
-    from ..hardware import cpu_info
+    from ..hardware import describe, resolve_precision
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", nargs="+", default=None,
@@ -58,12 +58,9 @@ def main(argv=None):
     base = load_config(args.config)
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     precisions = args.precision or (["fp32", "fp16", "bf16"] if device.type == "cuda" else ["fp32", "bf16"])
-    if device.type == "cpu":
-        machine = "CPU: %s, %d threads" % (cpu_info()["model"], torch.get_num_threads())
-    else:
-        machine = "GPU: %s" % torch.cuda.get_device_name(device)
-    print("# %s; torch %s; %d sequences, %d frames (%s)"
-          % (machine, torch.__version__, len(videos), total_frames, ", ".join(v.name for v in videos)))
+    print("# %s; precision auto here: %s; torch %s; %d sequences, %d frames (%s)"
+          % (describe(device), resolve_precision("auto", device), torch.__version__, len(videos),
+             total_frames, ", ".join(v.name for v in videos)))
     print("# decoding: %.1f ms/frame (excluded from the tracker figures)" % (1e3 * decode_s / total_frames))
 
     rows = []

@@ -17,6 +17,7 @@ def main(argv=None):
     import torch
     from .. import _extension, ops
     from ..ops.benchmark import CASES, bench_case
+    from ..hardware import describe
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", choices=["cpu", "cuda", "all"], default="all")
@@ -48,7 +49,7 @@ def main(argv=None):
             name = torch.cuda.get_device_name(device)
             dtypes = args.dtype or ["float32", "float16", "bfloat16"]
         else:
-            name = "CPU, %d threads, kernels: %s" % (torch.get_num_threads(), _extension.cpu_isa())
+            name = "%s, kernels: %s" % (describe("cpu"), _extension.cpu_isa())
             dtypes = [d for d in (args.dtype or ["float32"]) if d in ("float32", "float64")]
         print("# %s (torch %s)" % (name, torch.__version__))
         for dtype_name in dtypes:
