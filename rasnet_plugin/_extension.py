@@ -4,9 +4,16 @@ Importing `_C` registers the `torch.ops.rasnet.*` ops (schema, CPU/CUDA kernels
 and autograd).  If it is missing or broken, everything still works through the
 reference implementation; one warning says so.
 """
+import os
 import warnings
 
 import torch  # noqa: F401  (must load first: _C links against libc10 / libtorch)
+
+ISA_ENV = "RASNET_CPU_ISA"   # read by the C++ kernel table; checked here, where warning is easy
+ISAS = ("generic", "avx2", "avx512")
+if os.environ.get(ISA_ENV) and os.environ[ISA_ENV] not in ISAS:
+    warnings.warn("rasnet_plugin: %s=%r is not one of %s; the widest set this CPU runs is used"
+                  % (ISA_ENV, os.environ[ISA_ENV], ", ".join(ISAS)), RuntimeWarning, stacklevel=2)
 
 _ERROR = None
 try:

@@ -6,6 +6,8 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "../attention_xcorr.h"
@@ -29,8 +31,21 @@ Isa detect_isa() {
   return Isa::generic;
 }
 
+// RASNET_CPU_ISA=generic|avx2|avx512 asks for a narrower set than the CPU's widest (to
+// test or time every path on one machine); a set the CPU lacks is never chosen.
+Isa choose_isa() {
+  const Isa best = detect_isa();
+  const char* want = std::getenv("RASNET_CPU_ISA");
+  if (want == nullptr || *want == '\0') return best;
+  Isa asked = best;
+  if (std::strcmp(want, "generic") == 0) asked = Isa::generic;
+  else if (std::strcmp(want, "avx2") == 0) asked = Isa::avx2;
+  else if (std::strcmp(want, "avx512") == 0) asked = Isa::avx512;
+  return static_cast<int>(asked) < static_cast<int>(best) ? asked : best;
+}
+
 Isa isa() {
-  static const Isa chosen = detect_isa();
+  static const Isa chosen = choose_isa();
   return chosen;
 }
 

@@ -8,8 +8,11 @@
 //
 // Layouts, one map each (the driver in attention_xcorr_kernel.cpp walks the
 // batch): x (H,W,C), z (h,w,C), s (h,w), b (C), out and grad (Ho,Wo).  Work is
-// vectorised over channels: accumulators are 64-byte vectors held in registers
-// and reduced across lanes once per output, never inside the inner loops.  The
+// vectorised over channels: accumulators are vectors of one register each
+// (RASNET_VEC_BYTES: 64 for AVX-512, 32 for AVX2, 16 for the baseline), held in
+// registers and reduced across lanes once per output, never inside the inner
+// loops.  One register per vector matters: the 8-wide blocks keep 8 accumulators
+// live, which 16 AVX2 registers hold only when a vector is not split in two.  The
 // forward forms the weighted template s*b*z chunk by chunk in registers; it is
 // never stored.
 
@@ -21,8 +24,11 @@ namespace RASNET_ISA {
 namespace {
 
 template <typename T> struct Simd;
-template <> struct Simd<float> { typedef float V __attribute__((vector_size(64))); };
-template <> struct Simd<double> { typedef double V __attribute__((vector_size(64))); };
+#ifndef RASNET_VEC_BYTES
+#error "define RASNET_VEC_BYTES (the ISA's register width in bytes) before including xcorr_core.h"
+#endif
+template <> struct Simd<float> { typedef float V __attribute__((vector_size(RASNET_VEC_BYTES))); };
+template <> struct Simd<double> { typedef double V __attribute__((vector_size(RASNET_VEC_BYTES))); };
 
 template <typename T> using Vec = typename Simd<T>::V;
 template <typename T> constexpr int lanes() { return int(sizeof(Vec<T>) / sizeof(T)); }

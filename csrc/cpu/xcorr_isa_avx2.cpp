@@ -4,5 +4,6 @@
 #if defined(RASNET_X86_DISPATCH)
 #pragma GCC target("avx2,fma")
 #define RASNET_ISA avx2
+#define RASNET_VEC_BYTES 32
 #include "xcorr_core.h"
 #endif
