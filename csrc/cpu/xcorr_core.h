@@ -81,8 +81,17 @@ inline void forward_rows_impl(const T* x, const T* z, const T* s, const T* b, T*
   for (int64_t i = i0; i < i1; ++i) {
     int64_t j = 0;
     for (; j + 8 <= g.Wo; j += 8) forward_block<T, 8>(x, z, s, b, out, g, i, j);
-    for (; j + 4 <= g.Wo; j += 4) forward_block<T, 4>(x, z, s, b, out, g, i, j);
-    for (; j < g.Wo; ++j) forward_block<T, 1>(x, z, s, b, out, g, i, j);
+    // the remaining columns in one block, not in 4- and 1-wide passes
+    switch (g.Wo - j) {
+      case 7: forward_block<T, 7>(x, z, s, b, out, g, i, j); break;
+      case 6: forward_block<T, 6>(x, z, s, b, out, g, i, j); break;
+      case 5: forward_block<T, 5>(x, z, s, b, out, g, i, j); break;
+      case 4: forward_block<T, 4>(x, z, s, b, out, g, i, j); break;
+      case 3: forward_block<T, 3>(x, z, s, b, out, g, i, j); break;
+      case 2: forward_block<T, 2>(x, z, s, b, out, g, i, j); break;
+      case 1: forward_block<T, 1>(x, z, s, b, out, g, i, j); break;
+      default: break;
+    }
   }
 }
 
@@ -132,8 +141,18 @@ inline void grad_input_impl(const T* gpad, const T* wt, T* gx, const Geometry& g
     const int64_t u1 = (p < g.h - 1 ? p : g.h - 1) + 1;
     int64_t q = 0;
     for (; q + 8 <= g.W; q += 8) grad_input_block<T, 8>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0);
-    for (; q + 4 <= g.W; q += 4) grad_input_block<T, 4>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0);
-    for (; q < g.W; ++q) grad_input_block<T, 1>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0);
+#define RASNET_GX_TAIL(JB) grad_input_block<T, JB>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0)
+    switch (g.W - q) {  // the rest in one block (22 columns = 8 + 8 + 6, not 8 + 8 + 4 + 1 + 1)
+      case 7: RASNET_GX_TAIL(7); break;
+      case 6: RASNET_GX_TAIL(6); break;
+      case 5: RASNET_GX_TAIL(5); break;
+      case 4: RASNET_GX_TAIL(4); break;
+      case 3: RASNET_GX_TAIL(3); break;
+      case 2: RASNET_GX_TAIL(2); break;
+      case 1: RASNET_GX_TAIL(1); break;
+      default: break;
+    }
+#undef RASNET_GX_TAIL
   }
 }
 
