@@ -45,6 +45,16 @@ template <typename T> inline T lane_sum(Vec<T> v) {
   return s;
 }
 
+// Calls f(Width<n>{}) for a run-time n in 1..N, so the last columns of a row go through one
+// block of exactly their width (compile-time, so its accumulators stay in registers).
+template <int N> struct Width { static constexpr int value = N; };
+template <int N, typename F> inline void with_width(int64_t n, F&& f) {
+  if constexpr (N > 0) {
+    if (n == N) f(Width<N>{});
+    else with_width<N - 1>(n, f);
+  }
+}
+
 // ---------------------------------------------------------------- forward
 // out[i, j0+k] for k < JB: sum over (u, v, c) of s[u,v] b[c] z[u,v,c] x[i+u, j0+k+v, c].
 template <typename T, int JB>
@@ -82,16 +92,7 @@ inline void forward_rows_impl(const T* x, const T* z, const T* s, const T* b, T*
     int64_t j = 0;
     for (; j + 8 <= g.Wo; j += 8) forward_block<T, 8>(x, z, s, b, out, g, i, j);
     // the remaining columns in one block, not in 4- and 1-wide passes
-    switch (g.Wo - j) {
-      case 7: forward_block<T, 7>(x, z, s, b, out, g, i, j); break;
-      case 6: forward_block<T, 6>(x, z, s, b, out, g, i, j); break;
-      case 5: forward_block<T, 5>(x, z, s, b, out, g, i, j); break;
-      case 4: forward_block<T, 4>(x, z, s, b, out, g, i, j); break;
-      case 3: forward_block<T, 3>(x, z, s, b, out, g, i, j); break;
-      case 2: forward_block<T, 2>(x, z, s, b, out, g, i, j); break;
-      case 1: forward_block<T, 1>(x, z, s, b, out, g, i, j); break;
-      default: break;
-    }
+    with_width<7>(g.Wo - j, [&](auto jb) { forward_block<T, decltype(jb)::value>(x, z, s, b, out, g, i, j); });
   }
 }
 
@@ -141,18 +142,10 @@ inline void grad_input_impl(const T* gpad, const T* wt, T* gx, const Geometry& g
     const int64_t u1 = (p < g.h - 1 ? p : g.h - 1) + 1;
     int64_t q = 0;
     for (; q + 8 <= g.W; q += 8) grad_input_block<T, 8>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0);
-#define RASNET_GX_TAIL(JB) grad_input_block<T, JB>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0)
-    switch (g.W - q) {  // the rest in one block (22 columns = 8 + 8 + 6, not 8 + 8 + 4 + 1 + 1)
-      case 7: RASNET_GX_TAIL(7); break;
-      case 6: RASNET_GX_TAIL(6); break;
-      case 5: RASNET_GX_TAIL(5); break;
-      case 4: RASNET_GX_TAIL(4); break;
-      case 3: RASNET_GX_TAIL(3); break;
-      case 2: RASNET_GX_TAIL(2); break;
-      case 1: RASNET_GX_TAIL(1); break;
-      default: break;
-    }
-#undef RASNET_GX_TAIL
+    // the rest in one block (22 columns = 8 + 8 + 6, not 8 + 8 + 4 + 1 + 1)
+    with_width<7>(g.W - q, [&](auto qb) {
+      grad_input_block<T, decltype(qb)::value>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0);
+    });
   }
 }
 
@@ -197,16 +190,8 @@ inline void grad_weight_impl(const T* grad, const T* x, T* gw, const Geometry& g
   for (int64_t u = 0; u < g.h; ++u) {
     int64_t v = 0;
     for (; v + 8 <= g.w; v += 8) grad_weight_block<T, 8>(grad, x, gw, g, u, v, c0, c1);
-    switch (g.w - v) {  // the remaining columns in one block (a 6-wide template: one pass)
-      case 7: grad_weight_block<T, 7>(grad, x, gw, g, u, v, c0, c1); break;
-      case 6: grad_weight_block<T, 6>(grad, x, gw, g, u, v, c0, c1); break;
-      case 5: grad_weight_block<T, 5>(grad, x, gw, g, u, v, c0, c1); break;
-      case 4: grad_weight_block<T, 4>(grad, x, gw, g, u, v, c0, c1); break;
-      case 3: grad_weight_block<T, 3>(grad, x, gw, g, u, v, c0, c1); break;
-      case 2: grad_weight_block<T, 2>(grad, x, gw, g, u, v, c0, c1); break;
-      case 1: grad_weight_block<T, 1>(grad, x, gw, g, u, v, c0, c1); break;
-      default: break;
-    }
+    // the remaining columns in one block (a 6-wide template: one pass)
+    with_width<7>(g.w - v, [&](auto vb) { grad_weight_block<T, decltype(vb)::value>(grad, x, gw, g, u, v, c0, c1); });
   }
 }
 
