@@ -76,8 +76,9 @@ _C.TRACK.SCALE_NUM = 3
 _C.TRACK.SCALE_STEP = 1.0375
 _C.TRACK.SCALE_PENALTY = 0.9745
 _C.TRACK.RESPONSE_UP = 16             # 17x17 response upsampled to 272x272
-# Arithmetic of the network while tracking: "fp32", "bf16" (CPU or CUDA), "fp16" (CUDA).
-_C.TRACK.PRECISION = "fp32"
+# Arithmetic of the network while tracking: "auto" (bf16 where it is native: CUDA,
+# AVX512_BF16 or AMX CPUs; else fp32), "fp32", "bf16" (CPU or CUDA), "fp16" (CUDA).
+_C.TRACK.PRECISION = "auto"
 
 # ------------------------------------------------------------------ training
 _C.TRAIN = CN()
@@ -106,8 +107,9 @@ _C.TRAIN.SEED = 0
 # (~1e2), so it trains in its own group at lr * scale, the same as plain SGD on the
 # normalised gain weight / ADJUST_GAIN_INIT.  -1: RASNET.ADJUST_GAIN_INIT ** 2 (1e-6).
 _C.TRAIN.ADJUST_LR_SCALE = -1.0
-# Arithmetic: "fp32", "bf16" (autocast, CPU or CUDA) or "fp16" (CUDA only, GradScaler).
-_C.TRAIN.PRECISION = "fp32"
+# Arithmetic: "auto" (as TRACK.PRECISION), "fp32", "bf16" (autocast, CPU or CUDA) or
+# "fp16" (CUDA only, GradScaler).
+_C.TRAIN.PRECISION = "auto"
 _C.TRAIN.GRAD_CLIP = 0.0              # max global grad norm; 0: no clipping
 _C.TRAIN.CHECKPOINT_INTERVAL = 500    # steps between checkpoints; 0: at epoch ends only
 _C.TRAIN.LOG_INTERVAL = 10            # steps per row of train_log.csv

@@ -101,6 +101,8 @@ class PixelMatcher(nn.Module):
 
 def ideal_tracker(**track):
     cfg = get_default_config()
+    # the tracking-logic tests check fp32 arithmetic (PRECISION auto is bf16 on some CPUs)
+    cfg.TRACK.PRECISION = "fp32"
     for k, v in track.items():
         cfg.TRACK[k] = v
     model = PixelMatcher()
