@@ -79,6 +79,11 @@ _C.TRACK.RESPONSE_UP = 16             # 17x17 response upsampled to 272x272
 # Arithmetic of the network while tracking: "auto" (bf16 where it is native: CUDA,
 # AVX512_BF16 or AMX CPUs; else fp32), "fp32", "bf16" (CPU or CUDA), "fp16" (CUDA).
 _C.TRACK.PRECISION = "auto"
+# The backbone's weights and activations while tracking: "none" (as PRECISION says),
+# "int8" (CPU only: PyTorch's x86 quantisation, calibrated once on fixed photographs;
+# the attention and correlation stay float; the AlexNet trunk only) or "auto" (int8 where
+# the device and trunk allow it, else none). docs/configuration.md has the measured cost.
+_C.TRACK.QUANTIZE = "none"
 
 # ------------------------------------------------------------------ training
 _C.TRAIN = CN()

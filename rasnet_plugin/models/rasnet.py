@@ -6,6 +6,7 @@ from .. import ops
 from .attention import ChannelAttention, GeneralAttention, ResidualAttention
 from .backbone import AlexNet, fold_batchnorm
 from .mobilenet import MobileNetV2
+from .quantize import calibration_batches, int8_unsupported, quantize_int8
 
 __all__ = ["RASNet", "Neck", "build_model", "BACKBONES", "SPATIAL_SQUASHES"]
 
@@ -145,16 +146,35 @@ class RASNet(nn.Module):
         return self._respond(zf, xf, spatial, channel)
 
     # ------------------------------------------------------------ tracking
-    def prepare_inference(self):
+    def prepare_inference(self, quantize="none"):
         """Build an eval-only copy of the backbone with BatchNorm folded into the
-        convolutions; template() and track() use it until the model is trained,
-        reloaded or released.  The tracker calls this at every init, so it
-        always reflects the current weights.  Not part of the state_dict."""
+        convolutions (quantize="int8": then quantised, see models/quantize.py);
+        template() and track() use it until the model is trained, reloaded or released.
+        The tracker calls this at every init, so it always reflects the current weights;
+        the copy is rebuilt only when a weight or the mode has changed since.
+        Not part of the state_dict."""
+        if quantize not in ("none", "int8"):
+            raise ValueError("quantize must be none or int8, got %r" % (quantize,))
         trunk = self.backbone if self.neck is None else nn.Sequential(self.backbone, self.neck)
-        self.__dict__["_inference_backbone"] = fold_batchnorm(trunk)
+        # each in-place change of a tensor (optimizer step, load_state_dict) bumps its _version
+        key = (quantize,) + tuple((t.data_ptr(), t._version, t.device, t.dtype)
+                                  for t in (*trunk.parameters(), *trunk.buffers()))
+        if self.__dict__.get("_inference_key") == key and \
+                self.__dict__.get("_inference_backbone") is not None:
+            return
+        folded = fold_batchnorm(trunk)
+        if quantize == "int8":
+            device = next(trunk.parameters()).device
+            why = int8_unsupported(self.backbone, device)
+            if why:
+                raise ValueError("quantize int8: %s" % why)
+            folded = quantize_int8(folded, calibration_batches())
+        self.__dict__["_inference_backbone"] = folded
+        self.__dict__["_inference_key"] = key
 
     def release_inference(self):
         self.__dict__["_inference_backbone"] = None
+        self.__dict__["_inference_key"] = None
 
     def train(self, mode=True):
         self.release_inference()  # weights are about to change

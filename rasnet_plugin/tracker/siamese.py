@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ..hardware import resolve_precision, warn_if_emulated
+from ..models.quantize import resolve_quantize
 from .crop import channel_mean, context_size, crop_pyramid, crop_square, search_size
 
 __all__ = ["RASNetTracker", "PRECISIONS", "as_bgr3"]
@@ -77,7 +78,9 @@ class RASNetTracker:
     cfg.TRACK keys: EXEMPLAR_SIZE, INSTANCE_SIZE, CONTEXT_AMOUNT, SCALE_NUM, SCALE_STEP,
     SCALE_PENALTY, LR (scale update rate), WINDOW_INFLUENCE, RESPONSE_UP, TOTAL_STRIDE,
     PRECISION ("auto", "fp32", "bf16", "fp16"; fp16 needs CUDA; auto is bf16 where it is
-    native, CUDA or AVX512_BF16/AMX CPUs, else fp32).
+    native, CUDA or AVX512_BF16/AMX CPUs, else fp32), QUANTIZE ("none"; "int8": the
+    backbone in int8 on the CPU, models/quantize.py; "auto": int8 where the device and
+    trunk allow it, else none).
     `device`: where the model runs; default: where its parameters are (else the CPU).
     The model is switched to eval mode and channels_last memory format (in place).
     """
@@ -110,6 +113,8 @@ class RASNetTracker:
                              % self.device)
         self.precision = resolve_precision(precision, self.device)
         warn_if_emulated(precision, self.device, "TRACK.PRECISION")
+        self.quantize = resolve_quantize(t.get("QUANTIZE", "none"),
+                                         getattr(model, "backbone", None), self.device)
         self.model = model
         if hasattr(model, "to"):
             # the backbone's and the fused op's fast path on CPU is channels-last
@@ -217,7 +222,11 @@ class RASNetTracker:
         z = crop_square(img, self.center, self._context_size(w, h), self.exemplar_size, self.avg)
         z = self._to_input(z[None], reuse=False)
         if hasattr(self.model, "prepare_inference"):
-            self.model.prepare_inference()  # BN folded into the convs, from the current weights
+            # BN folded into the convs (and quantised), from the current weights
+            if self.quantize == "none":
+                self.model.prepare_inference()
+            else:
+                self.model.prepare_inference(quantize=self.quantize)
         with self._autocast():
             self.model.template(z)
         if self._crops is None or self._crops.dtype != img.dtype:
