@@ -1,0 +1,73 @@
+"""Tracker frame rate against huanglianghua/siamfc-pytorch, quiet and beside CPU load.
+
+One process, the same decoded frames of one sequence, the same torch thread count, track
+calls only, the trackers interleaved pass by pass; medians over --rounds. Then the same
+again with --load busy processes running beside it: a tracker that oversubscribes the
+cores loses more of its frame rate than one that does not.
+
+    python tools/bench_peer.py --siamfc-pytorch /path/to/siamfc-pytorch
+        [--config rasnet_mobilenetv2 rasnet] [--sequence Crossing] [--rounds 3] [--load 1]
+
+--siamfc-pytorch: a checkout of github.com/huanglianghua/siamfc-pytorch (its folder with
+siamfc/ inside); its weights are optional (speed does not depend on them).
+Sequence: --dataset, else $RASNET_TEST_DATA/OTB-dev and VOT-dev, else the bundled benchmark.
+(also installed as `rasnet-bench-peer`; the measurement: rasnet_plugin/evaluation/peer.py)
+"""
+import argparse
+
+from ..config import TRACKER_CONFIG, load_config, resolve_config
+from ..datasets import load_dataset
+from ..datasets.defaults import default_dataset_root, default_datasets
+
+DATASET_ROOT = default_dataset_root()
+
+
+def main(argv=None):
+    import torch
+    from ..api import build_tracker
+    from ..evaluation import peer, speed
+    from ..hardware import describe
+
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--siamfc-pytorch", required=True, metavar="CHECKOUT")
+    parser.add_argument("--siamfc-weights", default=None, help="its .pth (optional)")
+    parser.add_argument("--config", nargs="+", default=[TRACKER_CONFIG],
+                        help="our configs (default: build_tracker()'s)")
+    parser.add_argument("--dataset", nargs="+", default=None)
+    parser.add_argument("--sequence", default=None, help="default: the first of the datasets")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--load", type=int, default=1, help="busy processes beside (0: none)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (all trackers)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    videos = [v for d in (args.dataset or default_datasets(DATASET_ROOT))
+              for v in load_dataset(d, root=DATASET_ROOT).videos]
+    if args.sequence:
+        chosen = [v for v in videos if v.name == args.sequence]
+        if not chosen:
+            parser.error("--sequence %s: not in %s" % (args.sequence,
+                                                       ", ".join(v.name for v in videos)))
+        videos = chosen
+    video = videos[0]
+    frames, _ = speed.decode(video)
+
+    trackers = {}
+    for config in args.config:
+        tracker = build_tracker(load_config(resolve_config(config)), device="cpu")
+        trackers["RASNet %s (%s%s)" % (config, tracker.precision, ", int8 backbone"
+                                       if tracker.quantize == "int8" else "")] = tracker
+    siamfc = peer.load_siamfc_pytorch(args.siamfc_pytorch, args.siamfc_weights)
+    trackers[siamfc.name] = siamfc
+    print("# %s; torch %s, %d threads; %s, %d frames; %d rounds, then %d busy process(es)"
+          % (describe("cpu"), torch.__version__, torch.get_num_threads(), video.name,
+             len(frames), args.rounds, args.load), flush=True)
+    rows = peer.interleaved_fps(trackers, frames, video.init_rect, args.rounds, args.load)
+    for r in rows.values():
+        print("%-45s quiet %s  loaded %s" % (r.name, ", ".join("%.1f" % f for f in r.quiet),
+                                              ", ".join("%.1f" % f for f in r.loaded)))
+    print()
+    print(peer.markdown(rows, siamfc.name, args.load))
+    return 0

@@ -1,0 +1,138 @@
+"""tools/bench_peer.py's measurement (rasnet_plugin/evaluation/peer.py) with a stand-in for a
+siamfc-pytorch checkout: how frames, boxes and timing reach the peer, the busy processes of
+the load phase, the table's ratios, and the CLI end to end."""
+import os
+import textwrap
+
+import numpy as np
+import pytest
+
+from rasnet_plugin.evaluation import peer
+
+FAKE_SIAMFC = '''
+import time
+import numpy as np
+import torch.nn as nn
+
+CALLS = []
+
+class TrackerSiamFC:
+    def __init__(self, net_path=None):
+        self.net = nn.Conv2d(3, 1, 1)
+        self.net_path = net_path
+    def init(self, img, box):
+        CALLS.append(("init", img.copy(), np.array(box)))
+    def update(self, img):
+        CALLS.append(("update", img[0, 0].copy(), None))
+        time.sleep(0.01)
+        return np.zeros(4)
+'''
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    (tmp_path / "siamfc").mkdir()
+    (tmp_path / "siamfc" / "__init__.py").write_text(FAKE_SIAMFC)
+    yield str(tmp_path)
+    import sys
+    sys.modules.pop("siamfc", None)
+
+
+def _frames(n=6):
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 255, (40, 50, 3), dtype=np.uint8) for _ in range(n)]
+
+
+def test_peer_gets_rgb_frames_and_one_based_boxes(checkout):
+    tracker = peer.load_siamfc_pytorch(checkout)
+    assert tracker.name == "siamfc-pytorch" and tracker.tracker.net_path is None
+    import siamfc
+    frames = _frames()
+    rows = peer.interleaved_fps({"siamfc-pytorch": tracker}, frames, [3, 4, 10, 12],
+                                rounds=2, load=0, warmup=False)
+    calls = siamfc.CALLS
+    assert [c[0] for c in calls] == (["init"] + ["update"] * 5) * 2
+    np.testing.assert_array_equal(calls[0][1], frames[0][:, :, ::-1])     # RGB
+    np.testing.assert_array_equal(calls[1][1], frames[1][0, 0, ::-1])
+    np.testing.assert_allclose(calls[0][2], [4, 5, 10, 12])              # 1-based x, y
+    row = rows["siamfc-pytorch"]
+    assert len(row.quiet) == 2 and row.loaded == []
+    # 10 ms per update: about 100 fps (sleep only overshoots)
+    assert 40 < row.quiet_fps <= 101, row.quiet
+
+
+def test_checkout_and_weights_are_checked(tmp_path, checkout):
+    with pytest.raises(FileNotFoundError, match="no siamfc/__init__.py"):
+        peer.load_siamfc_pytorch(str(tmp_path / "elsewhere"))
+    with pytest.raises(FileNotFoundError, match="weights .*missing.pth: no such file"):
+        peer.load_siamfc_pytorch(checkout, str(tmp_path / "missing.pth"))
+
+
+def test_cpu_load_runs_and_stops_its_processes():
+    with peer.cpu_load(2) as procs:
+        assert len(procs) == 2 and all(p.poll() is None for p in procs)
+        pids = [p.pid for p in procs]
+    assert all(p.poll() is not None for p in procs)
+    for pid in pids:
+        assert not os.path.exists("/proc/%d" % pid) or \
+            open("/proc/%d/stat" % pid).read().split()[2] == "Z"
+
+
+class Sleeper:
+    def __init__(self, seconds):
+        self.seconds, self.order = seconds, []
+
+    def init(self, img, box):
+        pass
+
+    def track(self, img):
+        import time
+        time.sleep(self.seconds)
+
+
+def test_rounds_interleave_and_rotate():
+    order = []
+
+    class Logged(Sleeper):
+        def __init__(self, name):
+            super().__init__(0.001)
+            self.name = name
+
+        def init(self, img, box):
+            order.append(self.name)
+
+    rows = peer.interleaved_fps({"a": Logged("a"), "b": Logged("b")}, _frames(3), [1, 1, 5, 5],
+                                rounds=3, load=1, warmup=False)
+    assert order == ["a", "b", "b", "a", "a", "b"] * 2      # quiet, then under load
+    assert all(len(r.quiet) == len(r.loaded) == 3 for r in rows.values())
+
+
+def test_markdown_ratios_by_hand():
+    quiet = {"ours": peer.PeerRow("ours", quiet=[30]), "p": peer.PeerRow("p", quiet=[10])}
+    assert peer.markdown(quiet, "p", 0).splitlines()[2] == "| ours | 30.0 | 3.00 |"
+    rows = {"ours": peer.PeerRow("ours", quiet=[20, 24, 22], loaded=[10, 12, 11]),
+            "siamfc-pytorch": peer.PeerRow("siamfc-pytorch", quiet=[10, 11, 12],
+                                           loaded=[4, 5, 6])}
+    table = peer.markdown(rows, "siamfc-pytorch", 1).splitlines()
+    assert table[0].startswith("| tracker | fps quiet | x siamfc-pytorch | fps with 1 busy process |")
+    # medians 22 / 11 quiet, 11 / 5 loaded: 2.00x, 2.20x; kept 50% and 45%
+    assert table[2] == "| ours | 22.0 | 2.00 | 11.0 | 2.20 | 50% |"
+    assert table[3] == "| siamfc-pytorch | 11.0 | 1.00 | 5.0 | 1.00 | 45% |"
+
+
+def test_cli_end_to_end(checkout, tmp_path, capsys):
+    import torch
+    from rasnet_plugin.cli.bench_peer import main
+    from rasnet_plugin.datasets import ensure_bundled
+    root = ensure_bundled(str(tmp_path / "bench"))
+    threads = torch.get_num_threads()
+    try:
+        assert main(["--siamfc-pytorch", checkout, "--config", "rasnet", "--dataset", root,
+                     "--rounds", "1", "--load", "0", "--threads", "1"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert "1 threads" in out
+    assert "| RASNet rasnet (" in out and "int8 backbone" in out
+    assert "| siamfc-pytorch | " in out and out.rstrip().endswith("| 1.00 |")
+    assert "nan" not in out and "busy" not in out.split("\n\n")[-1]     # no load columns
