@@ -1,6 +1,7 @@
 """End-to-end tracker speed (and accuracy per precision) on real sequences.
 
-For each precision (CPU: fp32, bf16; CUDA: fp32, fp16, bf16) it measures, in one run:
+For each precision (CPU: fp32, bf16; CUDA: fp32, fp16, bf16), and each --quantize value
+(TRACK.QUANTIZE; default: the config's), it measures, in one run:
   - tracker frames/s over whole sequences, frames already decoded (decoding is timed
     separately), median over --repeat runs;
   - the backbone-only bound: the same batched backbone calls (the scale pyramid) alone;
@@ -11,11 +12,13 @@ For each precision (CPU: fp32, bf16; CUDA: fp32, fp16, bf16) it measures, in one
 Sequences: the given --dataset, else $RASNET_TEST_DATA/OTB-dev and $RASNET_TEST_DATA/VOT-dev
 when the environment variable RASNET_TEST_DATA is set, else the bundled RASNetBench.
 
-    python tools/bench.py [--dataset PATH ...] [--precision fp32 bf16] [--repeat 3] [--device cpu]
+    python tools/bench.py [--dataset PATH ...] [--precision fp32 bf16] [--quantize none int8]
+        [--repeat 3] [--device cpu]
 
 (also installed as `rasnet-bench`; the measurement: rasnet_plugin/evaluation/speed.py).
 """
 import argparse
+import itertools
 
 from ..config import DEFAULT_CONFIG, load_config
 from ..datasets import load_dataset
@@ -39,6 +42,8 @@ def main(argv=None):
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     parser.add_argument("--precision", nargs="+", default=None,
                         help="default: fp32 bf16 on CPU, fp32 fp16 bf16 on CUDA")
+    parser.add_argument("--quantize", nargs="+", default=None, choices=["none", "int8", "auto"],
+                        help="TRACK.QUANTIZE values to measure (default: the config's)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes over every sequence")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
@@ -64,15 +69,17 @@ def main(argv=None):
     print("# decoding: %.1f ms/frame (excluded from the tracker figures)" % (1e3 * decode_s / total_frames))
 
     rows = []
-    for precision in precisions:
+    quantizes = args.quantize or [base.TRACK.get("QUANTIZE", "none")]
+    for quantize, precision in itertools.product(quantizes, precisions):
         cfg = base.clone()
         cfg.defrost()
-        cfg.TRACK.PRECISION = precision
+        cfg.TRACK.PRECISION, cfg.TRACK.QUANTIZE = precision, quantize
         tracker = build_tracker(cfg, snapshot=args.snapshot, device=str(device))
-        r = speed.measure_precision(tracker, precision, videos, decoded, args.repeat)
+        label = precision + ("+int8" if tracker.quantize == "int8" else "")
+        r = speed.measure_precision(tracker, label, videos, decoded, args.repeat)
         rows.append(r)
-        print("%-5s tracker %6.1f fps (runs: %s)  backbone-only %6.1f fps  ratio %.2f  AUC %.3f  P@20 %.3f"
-              % (precision, r.fps, ", ".join("%.1f" % f for f in r.run_fps), r.bound, r.fps / r.bound,
+        print("%-10s tracker %6.1f fps (runs: %s)  backbone-only %6.1f fps  ratio %.2f  AUC %.3f  P@20 %.3f"
+              % (label, r.fps, ", ".join("%.1f" % f for f in r.run_fps), r.bound, r.fps / r.bound,
                  r.auc, r.precision_20), flush=True)
     print()
     print(speed.markdown(rows))
