@@ -1,15 +1,18 @@
 """What the machine does fast: CPU model and ISA, and the precision `auto` resolves to.
 
 bf16 pays off only where it is native: CUDA, or a CPU with AVX512_BF16 or AMX-BF16.
-Elsewhere (AVX2-only CPUs) PyTorch emulates it, about 20x slower than fp32.
+Elsewhere (AVX2-only CPUs) PyTorch emulates it, about 20x slower than fp32. oneDNN's
+ONEDNN_MAX_CPU_ISA cap counts: capped below AVX512_CORE_BF16, bf16 is emulated there too
+(and benchmark headers say the cap, so a capped run is never taken for the real CPU).
 """
 import functools
+import os
 import platform
 import warnings
 
 import torch
 
-__all__ = ["cpu_info", "native_bf16", "resolve_precision", "warn_if_emulated", "describe"]
+__all__ = ["cpu_info", "isa_cap", "native_bf16", "resolve_precision", "warn_if_emulated", "describe"]
 
 _WARNED = set()
 
@@ -42,11 +45,25 @@ def cpu_info():
     return {"model": model, "flags": frozenset(flags), "isa": isa}
 
 
+# oneDNN ISA caps below its first bf16 one (AVX512_CORE_BF16)
+_CAPS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE",
+                      "AVX512_CORE_VNNI")
+
+
+def isa_cap():
+    """The ONEDNN_MAX_CPU_ISA cap in force (upper case), or None."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    return cap if cap and cap not in ("ALL", "DEFAULT") else None
+
+
 def native_bf16(device="cpu"):
-    """Whether bf16 arithmetic is native on `device` (CUDA, or AVX512_BF16 / AMX)."""
+    """Whether bf16 arithmetic is native on `device` (CUDA, or AVX512_BF16 / AMX, not
+    capped away by ONEDNN_MAX_CPU_ISA)."""
     device = torch.device(device)
     if device.type == "cuda":
         return True
+    if isa_cap() in _CAPS_WITHOUT_BF16:
+        return False
     flags = cpu_info()["flags"]
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
@@ -80,5 +97,6 @@ def describe(device="cpu", precision=None):
         where = "CUDA %s" % torch.cuda.get_device_name(device)
     else:
         info = cpu_info()
-        where = "%s, %s, %d thread(s)" % (info["model"], info["isa"], torch.get_num_threads())
+        isa = info["isa"] + (", capped at %s (ONEDNN_MAX_CPU_ISA)" % isa_cap() if isa_cap() else "")
+        where = "%s, %s, %d thread(s)" % (info["model"], isa, torch.get_num_threads())
     return where if precision is None else "%s, precision %s" % (where, precision)

@@ -71,3 +71,17 @@ def test_no_warning_where_bf16_is_native(cpu):
 def test_unknown_precision_is_refused_by_name(cpu):
     with pytest.raises(ValueError, match=r"TRACK.PRECISION must be auto or one of fp32, bf16, fp16, got 'int8'"):
         _tracker("int8")
+
+
+def test_a_onednn_isa_cap_below_bf16_makes_it_emulated(cpu, monkeypatch):
+    cpu(BF16)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    assert hardware.isa_cap() == "AVX2"
+    assert hardware.resolve_precision("auto", "cpu") == "fp32"
+    assert "capped at AVX2 (ONEDNN_MAX_CPU_ISA)" in hardware.describe("cpu")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")     # a cap that keeps bf16
+    assert hardware.resolve_precision("auto", "cpu") == "bf16"
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "ALL")
+    assert hardware.isa_cap() is None and "capped" not in hardware.describe("cpu")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    assert hardware.resolve_precision("auto", "cpu") == "bf16"
