@@ -81,6 +81,12 @@ def quantize_int8(module, batches):
     from torch.ao.quantization import get_default_qconfig_mapping
     from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
 
+    from ..hardware import isa_cap
+
+    if isa_cap() and "onednn" in torch.backends.quantized.supported_engines:
+        # fbgemm ignores ONEDNN_MAX_CPU_ISA; under a cap (timing a smaller CPU on this one)
+        # oneDNN's int8 kernels are the ones that honour it
+        torch.backends.quantized.engine = "onednn"
     engine = torch.backends.quantized.engine
     if engine == "none" or engine not in torch.backends.quantized.supported_engines:
         raise RuntimeError("int8 inference needs a quantised engine; this PyTorch build "
