@@ -75,7 +75,8 @@ def main(argv=None):
     if len(set(names)) != len(names):
         print("error: two datasets named alike: %s" % names, file=sys.stderr)
         return 1
-    print("# %d thread(s), %s; datasets: %s" % (torch.get_num_threads(), args.device, ", ".join(
+    from ..hardware import describe
+    print("# %s; datasets: %s" % (describe(args.device), ", ".join(
         "%s (%d sequences, %d frames)" % (ds.name, len(ds.videos), sum(len(v) for v in ds.videos))
         for ds in datasets)))
     table, failed = {}, []
