@@ -51,7 +51,8 @@ _CAPS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX51
 
 
 def isa_cap():
-    """The ONEDNN_MAX_CPU_ISA cap in force (upper case), or None."""
+    """The ONEDNN_MAX_CPU_ISA cap asked for in the environment (upper case), or None.
+    oneDNN reads the variable once, at its first use: set it before the process starts."""
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
     return cap if cap and cap not in ("ALL", "DEFAULT") else None
 
@@ -84,9 +85,12 @@ def warn_if_emulated(precision, device, key):
     if emulated and key not in _WARNED:
         _WARNED.add(key)
         info = cpu_info()
-        warnings.warn("%s bf16 on %s (%s): this CPU has no native bfloat16 (AVX512_BF16 or "
-                      "AMX), so PyTorch emulates it, about 20x slower than fp32; use auto or "
-                      "fp32" % (key, info["model"], info["isa"]), RuntimeWarning, stacklevel=3)
+        why = ("ONEDNN_MAX_CPU_ISA=%s caps away its native bfloat16" % isa_cap()
+               if isa_cap() in _CAPS_WITHOUT_BF16 else
+               "this CPU has no native bfloat16 (AVX512_BF16 or AMX)")
+        warnings.warn("%s bf16 on %s (%s): %s, so PyTorch emulates it, about 20x slower than "
+                      "fp32; use auto or fp32" % (key, info["model"], info["isa"], why),
+                      RuntimeWarning, stacklevel=3)
     return emulated
 
 

@@ -20,6 +20,7 @@ class TrackerSiamFC:
     def __init__(self, net_path=None):
         self.net = nn.Conv2d(3, 1, 1)
         self.net_path = net_path
+        self.device = "cuda:0"     # as siamfc-pytorch does wherever CUDA exists
     def init(self, img, box):
         CALLS.append(("init", img.copy(), np.array(box)))
     def update(self, img):
@@ -46,6 +47,7 @@ def _frames(n=6):
 def test_peer_gets_rgb_frames_and_one_based_boxes(checkout):
     tracker = peer.load_siamfc_pytorch(checkout)
     assert tracker.name == "siamfc-pytorch" and tracker.tracker.net_path is None
+    assert str(tracker.tracker.device) == "cpu"           # CPU against CPU
     import siamfc
     frames = _frames()
     rows = peer.interleaved_fps({"siamfc-pytorch": tracker}, frames, [3, 4, 10, 12],
@@ -68,6 +70,13 @@ def test_checkout_and_weights_are_checked(tmp_path, checkout):
         peer.load_siamfc_pytorch(checkout, str(tmp_path / "missing.pth"))
 
 
+def test_bad_measurement_options_are_refused(checkout):
+    tracker = peer.load_siamfc_pytorch(checkout)
+    for kw, frames in (({"rounds": 0}, 5), ({"load": -1}, 5), ({}, 1)):
+        with pytest.raises(ValueError, match="need rounds >= 1"):
+            peer.interleaved_fps({"p": tracker}, _frames(frames), [1, 1, 5, 5], **kw)
+
+
 def test_cpu_load_runs_and_stops_its_processes():
     with peer.cpu_load(2) as procs:
         assert len(procs) == 2 and all(p.poll() is None for p in procs)
@@ -80,7 +89,7 @@ def test_cpu_load_runs_and_stops_its_processes():
 
 class Sleeper:
     def __init__(self, seconds):
-        self.seconds, self.order = seconds, []
+        self.seconds = seconds
 
     def init(self, img, box):
         pass
@@ -132,7 +141,7 @@ def test_cli_end_to_end(checkout, tmp_path, capsys):
     finally:
         torch.set_num_threads(threads)
     out = capsys.readouterr().out
-    assert "1 threads" in out
+    assert "1 thread(s)" in out
     assert "| RASNet rasnet (" in out and "int8 backbone" in out
     assert "| siamfc-pytorch | " in out and out.rstrip().endswith("| 1.00 |")
     assert "nan" not in out and "busy" not in out.split("\n\n")[-1]     # no load columns

@@ -18,6 +18,7 @@ BF16 = {"model": "Pretend Xeon", "flags": frozenset({"avx2", "avx512f", "avx512_
 @pytest.fixture
 def cpu(monkeypatch):
     monkeypatch.setattr(hardware, "_WARNED", set())
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)   # a capped run would pretend otherwise
 
     def pretend(info):
         monkeypatch.setattr(hardware, "cpu_info", lambda: info)
@@ -79,6 +80,8 @@ def test_a_onednn_isa_cap_below_bf16_makes_it_emulated(cpu, monkeypatch):
     assert hardware.isa_cap() == "AVX2"
     assert hardware.resolve_precision("auto", "cpu") == "fp32"
     assert "capped at AVX2 (ONEDNN_MAX_CPU_ISA)" in hardware.describe("cpu")
+    with pytest.warns(RuntimeWarning, match="ONEDNN_MAX_CPU_ISA=AVX2 caps away its native"):
+        hardware.warn_if_emulated("bf16", "cpu", "TRACK.PRECISION")
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")     # a cap that keeps bf16
     assert hardware.resolve_precision("auto", "cpu") == "bf16"
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "ALL")

@@ -88,6 +88,23 @@ def test_auto_picks_int8_only_where_it_pays():
         RASNetTracker(build_model(mobilenet), mobilenet, device="cpu")
 
 
+def test_int8_build_leaves_the_engine_and_works_on_inference_tensors(monkeypatch):
+    torch.manual_seed(0)
+    engine = torch.backends.quantized.engine
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")    # built on oneDNN, which honours it
+    model = build_model(get_default_config()).eval()
+    model.prepare_inference(quantize="int8")
+    assert torch.backends.quantized.engine == engine
+    with torch.inference_mode():                          # no version counters to key on
+        frozen = build_model(get_default_config()).eval()
+        frozen.prepare_inference(quantize="int8")
+        first = frozen.__dict__["_inference_backbone"]
+        frozen.prepare_inference(quantize="int8")         # so it is rebuilt, never stale
+        assert frozen.__dict__["_inference_backbone"] is not first
+        x = calibration_batches(photos=["moon"])[1]
+        assert torch.isfinite(frozen.features(x)).all()
+
+
 def test_quantize_option_is_checked():
     cfg = get_default_config()
     cfg.TRACK.QUANTIZE = "int4"
@@ -102,15 +119,19 @@ def video(tmp_path_factory):
     return load_dataset(ensure_bundled(str(tmp_path_factory.mktemp("bench")))).videos[0]
 
 
-def test_int8_tracks_like_fp32(video):
+@pytest.mark.parametrize("precision", ["fp32", "auto"])    # auto: bf16 on bf16-native CPUs
+def test_int8_tracks_like_fp32(video, precision):
     frames = [video.load_frame(i) for i in range(len(video))]
     gt = video.gt_xywh()
     boxes, aucs = {}, {}
     for quantize in ("none", "int8"):
         cfg = load_config(resolve_config("rasnet"))
-        cfg.TRACK.PRECISION, cfg.TRACK.QUANTIZE = "fp32", quantize
+        cfg.TRACK.PRECISION, cfg.TRACK.QUANTIZE = ("fp32", "none") if quantize == "none" \
+            else (precision, "int8")
         tracker = build_tracker(cfg, device="cpu")
         boxes[quantize] = run_sequence(tracker, frames, video.init_rect)[0]
+        assert _quantised_convs(tracker.model.__dict__["_inference_backbone"]) == \
+            (5 if quantize == "int8" else 0)
         aucs[quantize] = scores(gt, boxes[quantize])[0]
     overlap = iou(boxes["none"], boxes["int8"])
     assert overlap.mean() > 0.85, overlap.mean()

@@ -68,14 +68,17 @@ def main(argv=None):
              total_frames, ", ".join(v.name for v in videos)))
     print("# decoding: %.1f ms/frame (excluded from the tracker figures)" % (1e3 * decode_s / total_frames))
 
-    rows = []
+    rows, labels = [], set()
     quantizes = args.quantize or [base.TRACK.get("QUANTIZE", "none")]
     for quantize, precision in itertools.product(quantizes, precisions):
         cfg = base.clone()
         cfg.defrost()
         cfg.TRACK.PRECISION, cfg.TRACK.QUANTIZE = precision, quantize
         tracker = build_tracker(cfg, snapshot=args.snapshot, device=str(device))
-        label = precision + ("+int8" if tracker.quantize == "int8" else "")
+        label = tracker.precision + ("+int8" if tracker.quantize == "int8" else "")
+        if label in labels:      # e.g. auto resolving to a value already measured
+            continue
+        labels.add(label)
         r = speed.measure_precision(tracker, label, videos, decoded, args.repeat)
         rows.append(r)
         print("%-10s tracker %6.1f fps (runs: %s)  backbone-only %6.1f fps  ratio %.2f  AUC %.3f  P@20 %.3f"

@@ -40,6 +40,10 @@ def main(argv=None):
     parser.add_argument("--load", type=int, default=1, help="busy processes beside (0: none)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (all trackers)")
     args = parser.parse_args(argv)
+    for option, value, least in (("--rounds", args.rounds, 1), ("--load", args.load, 0),
+                                 ("--threads", args.threads or 1, 1)):
+        if value < least:
+            parser.error("%s must be at least %d, got %d" % (option, least, value))
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -51,8 +55,12 @@ def main(argv=None):
             parser.error("--sequence %s: not in %s" % (args.sequence,
                                                        ", ".join(v.name for v in videos)))
         videos = chosen
+    if not videos:
+        parser.error("no sequences in %s" % (args.dataset,))
     video = videos[0]
     frames, _ = speed.decode(video)
+    if len(frames) < 2:
+        parser.error("%s has %d frame(s): nothing to track" % (video.name, len(frames)))
 
     trackers = {}
     for config in args.config:
@@ -61,8 +69,8 @@ def main(argv=None):
                                        if tracker.quantize == "int8" else "")] = tracker
     siamfc = peer.load_siamfc_pytorch(args.siamfc_pytorch, args.siamfc_weights)
     trackers[siamfc.name] = siamfc
-    print("# %s; torch %s, %d threads; %s, %d frames; %d rounds, then %d busy process(es)"
-          % (describe("cpu"), torch.__version__, torch.get_num_threads(), video.name,
+    print("# %s; torch %s; %s, %d frames; %d rounds, then %d busy process(es)"
+          % (describe("cpu"), torch.__version__, video.name,
              len(frames), args.rounds, args.load), flush=True)
     rows = peer.interleaved_fps(trackers, frames, video.init_rect, args.rounds, args.load)
     for r in rows.values():

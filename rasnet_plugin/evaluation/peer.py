@@ -6,7 +6,8 @@ rotates each round), so drift of a shared or throttled CPU hits all of them alik
 medians over rounds are compared. Under load, `load` other CPU-bound processes (a pure
 Python loop each: one busy core apiece, no threads) run beside the whole measurement.
 
-A peer is any object with `init(img, box)` and `update(img)` or `track(img)`;
+A peer is wrapped in `PeerTracker` (any object with `init(img, box)` and `update(img)` or
+`track(img)`);
 `load_siamfc_pytorch` adapts huanglianghua/siamfc-pytorch from a checkout the user has
 (nothing of it ships here). Speed does not depend on its weights: without a weights file
 its network keeps its random initialisation.
@@ -57,13 +58,27 @@ def load_siamfc_pytorch(checkout, weights=None):
                                 % checkout)
     if weights and not os.path.isfile(weights):
         raise FileNotFoundError("siamfc-pytorch weights %s: no such file" % weights)
-    sys.path.insert(0, os.path.abspath(checkout))
+    import importlib
+
+    import torch
+
+    root = os.path.abspath(checkout)
+    for name in [m for m in sys.modules if m == "siamfc" or m.startswith("siamfc.")]:
+        del sys.modules[name]          # another siamfc imported before must not answer
+    sys.path.insert(0, root)
     try:
-        from siamfc import TrackerSiamFC
+        module = importlib.import_module("siamfc")
+    except ImportError as e:
+        raise ImportError("siamfc-pytorch at %s cannot be imported: %s (it needs got10k: "
+                          "pip install -e \".[got10k]\")" % (checkout, e)) from None
     finally:
-        sys.path.pop(0)
-    tracker = TrackerSiamFC(net_path=weights)
-    tracker.net.eval()
+        sys.path.remove(root)
+    if not os.path.abspath(module.__file__).startswith(root + os.sep):
+        raise ImportError("siamfc was imported from %s, not from %s" % (module.__file__, root))
+    tracker = module.TrackerSiamFC(net_path=weights)
+    # it picks cuda:0 whenever CUDA exists; the comparison is CPU against CPU
+    tracker.device, tracker.cuda = torch.device("cpu"), False
+    tracker.net = tracker.net.to("cpu").eval()
     return PeerTracker(tracker, "siamfc-pytorch", rgb=True, one_based=True)
 
 
@@ -119,6 +134,9 @@ def interleaved_fps(trackers, frames, box, rounds=3, load=1, warmup=True):
     """{name: PeerRow} for the `trackers` ({name: tracker}) over the decoded BGR `frames`:
     `rounds` interleaved passes quiet, then `rounds` under `load` busy processes (none
     when load is 0)."""
+    if rounds < 1 or load < 0 or len(frames) < 2:
+        raise ValueError("need rounds >= 1 (got %d), load >= 0 (got %d) and a sequence of at "
+                         "least 2 frames (got %d)" % (rounds, load, len(frames)))
     inputs = {n: (t.prepare(frames) if hasattr(t, "prepare") else frames)
               for n, t in trackers.items()}
     rows = {n: PeerRow(n) for n in trackers}

@@ -6,9 +6,9 @@ activations) runs SiamFC's AlexNet several times faster than fp32 where the CPU 
 VNNI and about 1.8x on AVX2. Only the trunk (and neck) is quantised: its float output
 feeds the fused attention/correlation op in float32, as before.
 
-Activation ranges are calibrated once, on a fixed set of crops of scikit-image's
-photographs (the ones training may use, none of the bundled benchmark's), cut exactly
-as the tracker cuts templates and search regions. A fixed set keeps results
+Activation ranges are calibrated once, on a fixed set of crops of scikit-image's camera
+photographs (ones training may use, none of the bundled benchmark's), cut the way the
+tracker cuts templates and search regions, at the tracker's sizes. A fixed set keeps results
 reproducible: they do not depend on which sequence a run starts with.
 """
 import copy
@@ -22,7 +22,9 @@ __all__ = ["QUANTIZE_MODES", "int8_unsupported", "resolve_quantize", "calibratio
 
 # auto: int8 where it is measured to pay (a CPU device, a trunk that supports it), else none
 QUANTIZE_MODES = ("auto", "none", "int8")
-CALIBRATION_PHOTOS = 3   # 18 crops: ranges settle, and a tracker is ready in about 2 s
+# camera photographs (not the microscopy, astronomy or drawn ones): 18 crops, enough for
+# the ranges to settle, and a tracker is ready in about 2 s
+CALIBRATION_PHOTOS = ("stereo_motorcycle", "clock", "coins")
 
 
 def int8_unsupported(trunk, device="cpu"):
@@ -38,10 +40,10 @@ def int8_unsupported(trunk, device="cpu"):
 def resolve_quantize(mode, trunk, device="cpu"):
     """"auto" -> "int8" or "none" for `trunk` on `device`; an explicit "int8" that cannot
     run raises ValueError saying why."""
-    mode = str(mode).lower()
-    if mode not in QUANTIZE_MODES:
+    if not isinstance(mode, str) or mode.lower() not in QUANTIZE_MODES:
         raise ValueError("TRACK.QUANTIZE must be one of %s, got %r"
                          % (", ".join(QUANTIZE_MODES), mode))
+    mode = mode.lower()
     why = int8_unsupported(trunk, device) if mode != "none" else None
     if mode == "int8" and why:
         raise ValueError("TRACK.QUANTIZE int8: %s (use none)" % why)
@@ -56,10 +58,10 @@ def calibration_batches(exemplar_size=127, instance_size=255, photos=None):
     """Float32 BGR 0..255 channels-last batches: for each photo, one (3,3,E,E) batch of
     templates and one (3,3,I,I) batch of search regions around the same boxes."""
     from ..tracker.crop import channel_mean, crop_square
-    from ..training.sources import SKIMAGE_PHOTOS, _skimage_photo
+    from ..training.sources import _skimage_photo
 
     batches = []
-    for name in photos or SKIMAGE_PHOTOS[:CALIBRATION_PHOTOS]:
+    for name in photos or CALIBRATION_PHOTOS:
         img = _skimage_photo(name)
         avg = channel_mean(img)
         short = min(img.shape[:2])
@@ -76,21 +78,31 @@ def calibration_batches(exemplar_size=127, instance_size=255, photos=None):
 
 def quantize_int8(module, batches):
     """An int8 copy of the eval-mode float `module` (BatchNorm already folded), its
-    activation ranges calibrated on `batches`. CPU only; the input and output stay
-    float32. Uses the quantisation engine PyTorch has selected for this CPU."""
-    from torch.ao.quantization import get_default_qconfig_mapping
-    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
-
+    activation ranges calibrated on `batches` (see calibration_batches). CPU only; the input and output stay
+    float32. Uses the quantisation engine PyTorch has selected for this CPU (oneDNN's
+    under a ONEDNN_MAX_CPU_ISA cap; the process-wide setting is left as it was)."""
     from ..hardware import isa_cap
 
+    selected = torch.backends.quantized.engine
+    engine = selected
     if isa_cap() and "onednn" in torch.backends.quantized.supported_engines:
         # fbgemm ignores ONEDNN_MAX_CPU_ISA; under a cap (timing a smaller CPU on this one)
         # oneDNN's int8 kernels are the ones that honour it
-        torch.backends.quantized.engine = "onednn"
-    engine = torch.backends.quantized.engine
+        engine = "onednn"
     if engine == "none" or engine not in torch.backends.quantized.supported_engines:
         raise RuntimeError("int8 inference needs a quantised engine; this PyTorch build "
                            "has %s" % (torch.backends.quantized.supported_engines,))
+    torch.backends.quantized.engine = engine   # weights are packed for the engine in force
+    try:
+        return _prepare_calibrate_convert(module, batches, engine)
+    finally:
+        torch.backends.quantized.engine = selected
+
+
+def _prepare_calibrate_convert(module, batches, engine):
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
     # observers update their buffers in place: build outside any inference_mode (the
     # tracker's init runs in one), without autograd
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():

@@ -146,31 +146,43 @@ class RASNet(nn.Module):
         return self._respond(zf, xf, spatial, channel)
 
     # ------------------------------------------------------------ tracking
-    def prepare_inference(self, quantize="none"):
+    def prepare_inference(self, quantize="none", sizes=(127, 255)):
         """Build an eval-only copy of the backbone with BatchNorm folded into the
-        convolutions (quantize="int8": then quantised, see models/quantize.py);
-        template() and track() use it until the model is trained, reloaded or released.
-        The tracker calls this at every init, so it always reflects the current weights;
-        the copy is rebuilt only when a weight or the mode has changed since.
+        convolutions (quantize="int8": then quantised, calibrated on crops of the
+        template/search `sizes`, see models/quantize.py); template() and track() use it
+        until the model is trained, reloaded or released. The tracker calls this at every
+        init, so it reflects the current weights: the copy is rebuilt when a parameter or
+        buffer was replaced or changed in place since (edits through `.data` bypass
+        PyTorch's version counters: call release_inference() after those).
         Not part of the state_dict."""
         if quantize not in ("none", "int8"):
             raise ValueError("quantize must be none or int8, got %r" % (quantize,))
         trunk = self.backbone if self.neck is None else nn.Sequential(self.backbone, self.neck)
-        # each in-place change of a tensor (optimizer step, load_state_dict) bumps its _version
-        key = (quantize,) + tuple((t.data_ptr(), t._version, t.device, t.dtype)
-                                  for t in (*trunk.parameters(), *trunk.buffers()))
-        if self.__dict__.get("_inference_key") == key and \
-                self.__dict__.get("_inference_backbone") is not None:
+        if quantize == "int8":
+            why = int8_unsupported(self.backbone, next(trunk.parameters()).device)
+            if why:
+                raise ValueError("quantize int8: %s" % why)
+        key = self._weights_key(trunk, (quantize, tuple(sizes)))
+        cached = self.__dict__.get("_inference_key")
+        if key is not None and cached is not None and self.__dict__.get("_inference_backbone") \
+                is not None and cached[0] == key[0] and len(cached[1]) == len(key[1]) and \
+                all(a is b and va == vb for (a, va), (b, vb) in zip(cached[1], key[1])):
             return
         folded = fold_batchnorm(trunk)
         if quantize == "int8":
-            device = next(trunk.parameters()).device
-            why = int8_unsupported(self.backbone, device)
-            if why:
-                raise ValueError("quantize int8: %s" % why)
-            folded = quantize_int8(folded, calibration_batches())
+            folded = quantize_int8(folded, calibration_batches(*sizes))
         self.__dict__["_inference_backbone"] = folded
         self.__dict__["_inference_key"] = key
+
+    @staticmethod
+    def _weights_key(trunk, mode):
+        """(mode, [(tensor, version)]): each in-place change of a tensor (optimizer step,
+        load_state_dict) bumps its _version; holding the tensors keeps their identity
+        meaningful. None where versions are not tracked (inference tensors)."""
+        try:
+            return mode, [(t, t._version) for t in (*trunk.parameters(), *trunk.buffers())]
+        except RuntimeError:
+            return None
 
     def release_inference(self):
         self.__dict__["_inference_backbone"] = None

@@ -115,6 +115,8 @@ class RASNetTracker:
         warn_if_emulated(precision, self.device, "TRACK.PRECISION")
         self.quantize = resolve_quantize(t.get("QUANTIZE", "none"),
                                          getattr(model, "backbone", None), self.device)
+        if not (hasattr(model, "backbone") and hasattr(model, "prepare_inference")):
+            self.quantize = "none"   # a model without our inference copy runs as it is
         self.model = model
         if hasattr(model, "to"):
             # the backbone's and the fused op's fast path on CPU is channels-last
@@ -226,7 +228,8 @@ class RASNetTracker:
             if self.quantize == "none":
                 self.model.prepare_inference()
             else:
-                self.model.prepare_inference(quantize=self.quantize)
+                self.model.prepare_inference(quantize=self.quantize,
+                                             sizes=(self.exemplar_size, self.instance_size))
         with self._autocast():
             self.model.template(z)
         if self._crops is None or self._crops.dtype != img.dtype:
