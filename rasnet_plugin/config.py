@@ -84,6 +84,10 @@ _C.TRACK.PRECISION = "auto"
 # the attention and correlation stay float; the AlexNet trunk only) or "auto" (int8 where
 # the device and trunk allow it, else none). docs/configuration.md has the measured cost.
 _C.TRACK.QUANTIZE = "none"
+# Run each frame on at most the cores that other busy processes leave free (counted from
+# /proc every 0.5 s; the torch thread count is restored after the frame): with another
+# CPU-bound process beside it, oversubscribed threads wait on each other every layer.
+_C.TRACK.SHARE_CORES = True
 
 # ------------------------------------------------------------------ training
 _C.TRAIN = CN()

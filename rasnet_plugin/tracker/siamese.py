@@ -28,6 +28,7 @@ import torch
 
 from ..hardware import resolve_precision, warn_if_emulated
 from ..models.quantize import resolve_quantize
+from .cores import CoreShare
 from .crop import channel_mean, context_size, crop_pyramid, crop_square, search_size
 
 __all__ = ["RASNetTracker", "PRECISIONS", "as_bgr3"]
@@ -80,7 +81,8 @@ class RASNetTracker:
     PRECISION ("auto", "fp32", "bf16", "fp16"; fp16 needs CUDA; auto is bf16 where it is
     native, CUDA or AVX512_BF16/AMX CPUs, else fp32), QUANTIZE ("none"; "int8": the
     backbone in int8 on the CPU, models/quantize.py; "auto": int8 where the device and
-    trunk allow it, else none).
+    trunk allow it, else none), SHARE_CORES (default True: each frame runs on no more
+    threads than the cores other busy processes leave free, tracker/cores.py).
     `device`: where the model runs; default: where its parameters are (else the CPU).
     The model is switched to eval mode and channels_last memory format (in place).
     """
@@ -117,6 +119,8 @@ class RASNetTracker:
                                          getattr(model, "backbone", None), self.device)
         if not (hasattr(model, "backbone") and hasattr(model, "prepare_inference")):
             self.quantize = "none"   # a model without our inference copy runs as it is
+        # other busy processes: run frames on the cores they leave free (tracker/cores.py)
+        self.cores = CoreShare(enabled=bool(t.get("SHARE_CORES", True)))
         self.model = model
         if hasattr(model, "to"):
             # the backbone's and the fused op's fast path on CPU is channels-last
@@ -262,7 +266,8 @@ class RASNetTracker:
         if self.profile:
             t1 = self._tick()
             self.stage_times["crop"].append(t1 - t0)
-        resp = self._network(x)  # ONE batched call for the whole pyramid
+        with self.cores.frame():
+            resp = self._network(x)  # ONE batched call for the whole pyramid
         t2 = self._tick() if self.profile else 0.0
         resp = resp.detach().float().reshape(self.scale_num, self.score_size, self.score_size)
         resp = resp.cpu().numpy()
