@@ -241,6 +241,9 @@ def test_rasnet_config_writes_out_the_defaults():
     cfg = load_config(os.path.join(REPO_ROOT, "experiments", "rasnet.yaml"))
     default = get_default_config()
     assert cfg.RASNET == default.RASNET and cfg.BACKBONE == default.BACKBONE
+    # the one deliberate difference: the paper's config takes the int8 trunk where it pays
+    assert cfg.TRACK.QUANTIZE == "auto" and default.TRACK.QUANTIZE == "none"
+    default.TRACK.QUANTIZE = "auto"
     assert cfg.TRACK == default.TRACK
     assert cfg.RASNET.GENERAL_ATTENTION and cfg.RASNET.RESIDUAL_ATTENTION and cfg.RASNET.CHANNEL_ATTENTION
     assert _prefixes(_model(cfg)) == PREFIXES
