@@ -22,9 +22,12 @@ from rasnet_plugin import ops
 from rasnet_plugin.ops import attention_xcorr, attention_xcorr_reference
 torch.manual_seed(0)
 worst = {"float32": 0.0, "float64": 0.0}
-# channel counts around every vector width (4, 8, 16 float lanes) and ragged tails
+# channel counts around every vector width (4, 8, 16 float lanes) and ragged blocks
 for bz, bx, c, h, w, hh, ww in [(1, 3, 256, 6, 6, 22, 22), (2, 2, 37, 3, 5, 9, 12),
-                                (3, 3, 8, 4, 4, 11, 10), (1, 2, 19, 2, 7, 5, 16)]:
+                                (3, 3, 8, 4, 4, 11, 10), (1, 2, 19, 2, 7, 5, 16),
+                                # a one-column map (its W stride may be anything), and a
+                                # response row wider than one register tile (25 columns)
+                                (2, 2, 5, 2, 1, 4, 1), (1, 1, 16, 3, 3, 6, 40)]:
     for layout in (torch.contiguous_format, torch.channels_last):
         for dtype in (torch.float32, torch.float64):
             z = torch.randn(bz, c, h, w, dtype=dtype)

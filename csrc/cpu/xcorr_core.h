@@ -1,4 +1,4 @@
-// Loop kernels of the CPU attention-xcorr, over raw channels-last pointers.
+// Loop kernels of the CPU attention-xcorr, over raw pointers in a channel-blocked layout.
 //
 // This header is compiled once per instruction set (xcorr_isa_*.cpp define
 // RASNET_ISA and a target pragma before including it), so it includes no
@@ -6,15 +6,22 @@
 // picked by the linker for callers on machines without it.  Everything sits in
 // an ISA-named namespace and the templates have internal linkage.
 //
-// Layouts, one map each (the driver in attention_xcorr_kernel.cpp walks the
-// batch): x (H,W,C), z (h,w,C), s (h,w), b (C), out and grad (Ho,Wo).  Work is
-// vectorised over channels: accumulators are vectors of one register each
-// (RASNET_VEC_BYTES: 64 for AVX-512, 32 for AVX2, 16 for the baseline), held in
-// registers and reduced across lanes once per output, never inside the inner
-// loops.  One register per vector matters: the 8-wide blocks keep 8 accumulators
-// live, which 16 AVX2 registers hold only when a vector is not split in two.  The
-// forward forms the weighted template s*b*z chunk by chunk in registers; it is
-// never stored.
+// Blocked layout: a map of P pixels and C channels is stored as [C/N][P][N], N
+// the lanes of one vector register (RASNET_VEC_BYTES: 64 for AVX-512, 32 for
+// AVX2, 16 for the baseline), the last block zero-padded.  Neighbouring pixels of
+// one channel block are then one vector apart, so a tile addresses all its
+// columns from one pointer with constant offsets (in NHWC they are C apart, and a
+// tile of 20 columns needs more pointer registers than x86 has, and spills them).
+// The driver (attention_xcorr_kernel.cpp) packs slices of x (pack_pixels) and the
+// weighted template wt = s*b*z (pack_weighted) into this layout, in per-thread
+// buffers that stay in cache, and unpacks the gradients (unpack_pixels); grad_x
+// of channels-last x is written in place when C is a whole number of blocks.
+//
+// Each kernel is a register tile: a row of JB outputs (for grad_w, of VB template
+// columns) keeps one accumulator register each, and a few columns of the other
+// operand sit in registers too, so that each vector fetched feeds several FMAs.
+// Loops inside a tile have compile-time trip counts and are fully unrolled, which
+// is what keeps the accumulator arrays in registers.
 
 #include "xcorr_geometry.h"
 
@@ -33,20 +40,32 @@ template <> struct Simd<double> { typedef double V __attribute__((vector_size(RA
 template <typename T> using Vec = typename Simd<T>::V;
 template <typename T> constexpr int lanes() { return int(sizeof(Vec<T>) / sizeof(T)); }
 
+// Vector registers: 32 with AVX-512, 16 with AVX2 and SSE2 (NEON's 32 used as 16).
+constexpr int kRegisters = RASNET_VEC_BYTES == 64 ? 32 : 16;
+// Tile widths: accumulators + operand columns + a streamed vector fit the registers.
+constexpr int kOperandCols = 3;                                 // forward, grad_x
+constexpr int kMaxOutCols = kRegisters - kOperandCols - 4;      // 25 / 9 outputs per tile
+constexpr int kMaxTemplateCols = kRegisters == 32 ? 16 : 8;     // grad_w: columns per tile
+constexpr int kGradCols = kRegisters == 32 ? 8 : 6;             // grad_w: grad values held
+
 template <typename T> inline Vec<T> load(const T* p) {
   Vec<T> v;
   __builtin_memcpy(&v, p, sizeof(v));
   return v;
 }
+template <typename T> inline Vec<T> broadcast(T s) { return Vec<T>{} + s; }
 template <typename T> inline void store(T* p, Vec<T> v) { __builtin_memcpy(p, &v, sizeof(v)); }
 template <typename T> inline T lane_sum(Vec<T> v) {
   T s = T(0);
   for (int k = 0; k < lanes<T>(); ++k) s += v[k];
   return s;
 }
+template <typename T> inline int64_t blocks_of(int64_t channels) {
+  return (channels + lanes<T>() - 1) / lanes<T>();
+}
 
-// Calls f(Width<n>{}) for a run-time n in 1..N, so the last columns of a row go through one
-// block of exactly their width (compile-time, so its accumulators stay in registers).
+// Calls f(Width<n>{}) for a run-time n in 1..N (compile-time inside f, so a tile of
+// that width keeps its accumulators in registers).
 template <int N> struct Width { static constexpr int value = N; };
 template <int N, typename F> inline void with_width(int64_t n, F&& f) {
   if constexpr (N > 0) {
@@ -55,161 +74,322 @@ template <int N, typename F> inline void with_width(int64_t n, F&& f) {
   }
 }
 
-// ---------------------------------------------------------------- forward
-// out[i, j0+k] for k < JB: sum over (u, v, c) of s[u,v] b[c] z[u,v,c] x[i+u, j0+k+v, c].
-template <typename T, int JB>
-inline void forward_block(const T* __restrict x, const T* __restrict z, const T* __restrict s,
-                          const T* __restrict b, T* __restrict out, const Geometry& g,
-                          int64_t i, int64_t j0) {
-  constexpr int N = lanes<T>();
-  const int64_t C = g.C, Cv = C - C % N;
-  Vec<T> acc[JB];
-  T tail[JB];
-  for (int k = 0; k < JB; ++k) { acc[k] = Vec<T>{}; tail[k] = T(0); }
-  for (int64_t u = 0; u < g.h; ++u) {
-    for (int64_t v = 0; v < g.w; ++v) {
-      const T sv = s[u * g.w + v];
-      const T* zp = z + (u * g.w + v) * C;
-      const T* xp = x + ((i + u) * g.W + j0 + v) * C;
-      int64_t c = 0;
-      for (; c < Cv; c += N) {
-        const Vec<T> wv = load(zp + c) * load(b + c) * sv;
-        for (int k = 0; k < JB; ++k) acc[k] += wv * load(xp + k * C + c);
-      }
-      for (; c < C; ++c) {
-        const T wv = zp[c] * b[c] * sv;
-        for (int k = 0; k < JB; ++k) tail[k] += wv * xp[k * C + c];
-      }
-    }
+// Splits n columns into the fewest tiles of at most `most`, of near-equal widths (17 in
+// tiles of at most 16: 9 + 8, not 16 + 1), calling f(first column, width).
+template <typename F> inline void balanced_tiles(int64_t n, int64_t most, F&& f) {
+  const int64_t tiles = (n + most - 1) / most;
+  int64_t start = 0;
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t left = n - start, width = (left + tiles - t - 1) / (tiles - t);
+    f(start, width);
+    start += width;
   }
-  for (int k = 0; k < JB; ++k) out[i * g.Wo + j0 + k] = lane_sum<T>(acc[k]) + tail[k];
 }
 
+// Calls f(v0, Width) over the template columns in groups of kOperandCols.
+template <typename F> inline void operand_groups(int64_t w, F&& f) {
+  for (int64_t v0 = 0; v0 < w; v0 += kOperandCols)
+    with_width<kOperandCols>(w - v0 < kOperandCols ? w - v0 : kOperandCols,
+                             [&](auto vw) { f(v0, vw); });
+}
+
+// ---------------------------------------------------------------- forward
+// acc[k] += sum_{t<VW} wr[t] * xr[k + t] (one vector per pixel): xr is x at (i+u, j0+v0)
+// and wr is wt at (u, v0), both in one channel block.  Each x vector is loaded once and
+// meets every template column it overlaps.
+template <typename T, int JB, int VW>
+inline void forward_cols(Vec<T> (&acc)[JB], const T* __restrict xr, const T* __restrict wr) {
+  constexpr int N = lanes<T>();
+  Vec<T> wv[VW];
+#pragma GCC unroll 8
+  for (int t = 0; t < VW; ++t) wv[t] = load(wr + t * N);
+#pragma GCC unroll 32
+  for (int q = 0; q < JB + VW - 1; ++q) {
+    const Vec<T> xv = load(xr + q * N);
+#pragma GCC unroll 8
+    for (int t = 0; t < VW; ++t) {
+      const int k = q - t;
+      if (k >= 0 && k < JB) acc[k] += wv[t] * xv;
+    }
+  }
+}
+
+// out[i, j0+k] for k < JB: sum over (u, v, c) of wt[u,v,c] x[i+u, j0+k+v, c], channel
+// blocks cb0..cb1.  Between channel groups the sums stay vectors in `partial`
+// (JB vectors); the last group reduces them across lanes into out.
+template <typename T, int JB>
+inline void forward_tile(const T* __restrict x, const T* __restrict wt, T* __restrict out,
+                         T* __restrict partial, const Geometry& g, int64_t i, int64_t j0,
+                         int64_t cb0, int64_t cb1) {
+  constexpr int N = lanes<T>();
+  Vec<T> acc[JB];
+#pragma GCC unroll 32
+  for (int k = 0; k < JB; ++k) acc[k] = cb0 == 0 ? Vec<T>{} : load(partial + k * N);
+  for (int64_t cb = cb0; cb < cb1; ++cb) {
+    const T* xc = x + cb * g.H * g.W * N;
+    const T* wc = wt + cb * g.h * g.w * N;
+    for (int64_t u = 0; u < g.h; ++u) {
+      const T* xr = xc + ((i + u) * g.W + j0) * N;
+      const T* wr = wc + u * g.w * N;
+      operand_groups(g.w, [&](int64_t v0, auto vw) {
+        forward_cols<T, JB, decltype(vw)::value>(acc, xr + v0 * N, wr + v0 * N);
+      });
+    }
+  }
+  if (cb1 == blocks_of<T>(g.C)) {
+#pragma GCC unroll 32
+    for (int k = 0; k < JB; ++k) out[i * g.Wo + j0 + k] = lane_sum<T>(acc[k]);
+  } else {
+#pragma GCC unroll 32
+    for (int k = 0; k < JB; ++k) store(partial + k * N, acc[k]);
+  }
+}
+
+// The response of one map: x holds g.H rows, out gets g.Ho.  Channel blocks are taken
+// a group at a time, the group small enough that the h rows one output row reads stay
+// in L1 for the next output row (which reads h-1 of them again); taking all channels
+// per output row instead streams the map from L2 h times, which AVX-512 FMAs outrun.
+// `scratch` holds the vector partial sums: g.Ho * g.Wo * N values.
 template <typename T>
-inline void forward_rows_impl(const T* x, const T* z, const T* s, const T* b, T* out,
-                              const Geometry& g, int64_t i0, int64_t i1) {
-  for (int64_t i = i0; i < i1; ++i) {
-    int64_t j = 0;
-    for (; j + 8 <= g.Wo; j += 8) forward_block<T, 8>(x, z, s, b, out, g, i, j);
-    // the remaining columns in one block, not in 4- and 1-wide passes
-    with_width<7>(g.Wo - j, [&](auto jb) { forward_block<T, decltype(jb)::value>(x, z, s, b, out, g, i, j); });
+inline void forward_rows_impl(const T* x, const T* wt, T* out, const Geometry& g, T* scratch) {
+  constexpr int N = lanes<T>();
+  constexpr int64_t kL1Budget = 16 * 1024;
+  const int64_t window = g.h * g.W * N * int64_t(sizeof(T));
+  const int64_t group = window < kL1Budget ? kL1Budget / window : 1;
+  const int64_t Cb = blocks_of<T>(g.C);
+  for (int64_t cb0 = 0; cb0 < Cb; cb0 += group) {
+    const int64_t cb1 = cb0 + group < Cb ? cb0 + group : Cb;
+    for (int64_t i = 0; i < g.Ho; ++i)
+      balanced_tiles(g.Wo, kMaxOutCols, [&](int64_t j0, int64_t width) {
+        with_width<kMaxOutCols>(width, [&](auto jb) {
+          forward_tile<T, decltype(jb)::value>(x, wt, out, scratch + (i * g.Wo + j0) * N, g, i,
+                                               j0, cb0, cb1);
+        });
+      });
   }
 }
 
 // ---------------------------------------------------------------- grad_x
-// Gather form: gx[p, q, c] = sum_{u,v} grad[p-u, q-v] wt[u,v,c], with wt the
-// weighted template (materialised by the backward; it is tiny).  `gpad` is
-// grad with w-1 zero columns on each side (row length Wp = Wo + 2(w-1)), so
-// the v loop needs no bounds; the u range is clipped per row.  `gx` points at
-// row `row0` of the map (the driver may hand a buffer holding a few rows).
-template <typename T, int JB>
-inline void grad_input_block(const T* __restrict gpad, int64_t Wp, const T* __restrict wt,
-                             T* __restrict gx, const Geometry& g, int64_t p, int64_t q0,
-                             int64_t u0, int64_t u1, int64_t c0, int64_t c1, int64_t row0) {
+// Gather form: gx[p, q, c] = sum_{u,v} grad[p-u, q-v] wt[u,v,c].  `gpad` is grad with w-1
+// zero columns on each side (row length Wp = Wo + 2(w-1)), so the v loop needs no bounds;
+// the u range is clipped per row.
+//
+// acc[k] += sum_{t<VW} grow[k - t] * wr[t]: grow is the padded grad row at column q0 - v0,
+// wr is wt at (u, v0).  Each grad value is broadcast once and meets every column it touches.
+template <typename T, int JB, int VW>
+inline void grad_input_cols(Vec<T> (&acc)[JB], const T* __restrict grow, const T* __restrict wr) {
   constexpr int N = lanes<T>();
-  const int64_t C = g.C;
-  int64_t c = c0;
-  for (; c + N <= c1; c += N) {
-    Vec<T> acc[JB];
-    for (int k = 0; k < JB; ++k) acc[k] = Vec<T>{};
-    for (int64_t u = u0; u < u1; ++u) {
-      const T* grow = gpad + (p - u) * Wp + q0 + g.w - 1;
-      for (int64_t v = 0; v < g.w; ++v) {
-        const Vec<T> wv = load(wt + (u * g.w + v) * C + c);
-        for (int k = 0; k < JB; ++k) acc[k] += wv * grow[k - v];
-      }
-    }
-    for (int k = 0; k < JB; ++k) store(gx + ((p - row0) * g.W + q0 + k) * C + c, acc[k]);
-  }
-  for (; c < c1; ++c) {
-    for (int k = 0; k < JB; ++k) {
-      T acc = T(0);
-      for (int64_t u = u0; u < u1; ++u) {
-        const T* grow = gpad + (p - u) * Wp + q0 + g.w - 1;
-        for (int64_t v = 0; v < g.w; ++v) acc += wt[(u * g.w + v) * C + c] * grow[k - v];
-      }
-      gx[((p - row0) * g.W + q0 + k) * C + c] = acc;
+  Vec<T> wv[VW];
+#pragma GCC unroll 8
+  for (int t = 0; t < VW; ++t) wv[t] = load(wr + t * N);
+#pragma GCC unroll 32
+  for (int m = 1 - VW; m < JB; ++m) {  // m = k - t
+    const Vec<T> gv = broadcast<T>(grow[m]);
+#pragma GCC unroll 8
+    for (int t = 0; t < VW; ++t) {
+      const int k = m + t;
+      if (k >= 0 && k < JB) acc[k] += gv * wv[t];
     }
   }
 }
 
+// gx at row p, columns q0..q0+JB-1, every channel block; gx starts at row row0, with
+// `pixel` values from one pixel to the next and `block` from one channel block to the next.
+template <typename T, int JB>
+inline void grad_input_tile(const T* __restrict gpad, int64_t Wp, const T* __restrict wt,
+                            T* __restrict gx, const Geometry& g, int64_t p, int64_t q0,
+                            int64_t u0, int64_t u1, int64_t row0, int64_t rows, int64_t pixel,
+                            int64_t block) {
+  constexpr int N = lanes<T>();
+  for (int64_t cb = 0; cb < blocks_of<T>(g.C); ++cb) {
+    Vec<T> acc[JB];
+#pragma GCC unroll 32
+    for (int k = 0; k < JB; ++k) acc[k] = Vec<T>{};
+    const T* wc = wt + cb * g.h * g.w * N;
+    for (int64_t u = u0; u < u1; ++u) {
+      const T* grow = gpad + (p - u) * Wp + q0 + g.w - 1;
+      const T* wr = wc + u * g.w * N;
+      operand_groups(g.w, [&](int64_t v0, auto vw) {
+        grad_input_cols<T, JB, decltype(vw)::value>(acc, grow - v0, wr + v0 * N);
+      });
+    }
+    T* dst = gx + cb * block + ((p - row0) * g.W + q0) * pixel;
+#pragma GCC unroll 32
+    for (int k = 0; k < JB; ++k) store(dst + k * pixel, acc[k]);
+    // Fetch, for writing, what the next row's tile will store here: grad_x is large and
+    // cold, and a store that misses waits for the line to be read first.
+    if (p + 1 - row0 < rows)
+#pragma GCC unroll 32
+      for (int k = 0; k < JB; ++k) __builtin_prefetch(dst + g.W * pixel + k * pixel, 1);
+  }
+}
+
+// gx rows p0..p1 of one map, from row p0 of `gx`: blocked (pixel = N, block = (p1-p0)*W*N)
+// or, when C is a whole number of blocks, channels-last (pixel = C, block = N).
 template <typename T>
-inline void grad_input_impl(const T* gpad, const T* wt, T* gx, const Geometry& g,
-                            int64_t p0, int64_t p1, int64_t c0, int64_t c1, int64_t row0) {
+inline void grad_input_impl(const T* gpad, const T* wt, T* gx, const Geometry& g, int64_t p0,
+                            int64_t p1, int64_t pixel, int64_t block) {
   const int64_t Wp = g.Wo + 2 * (g.w - 1);
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t u0 = p - (g.Ho - 1) > 0 ? p - (g.Ho - 1) : 0;
     const int64_t u1 = (p < g.h - 1 ? p : g.h - 1) + 1;
-    int64_t q = 0;
-    for (; q + 8 <= g.W; q += 8) grad_input_block<T, 8>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0);
-    // the rest in one block (22 columns = 8 + 8 + 6, not 8 + 8 + 4 + 1 + 1)
-    with_width<7>(g.W - q, [&](auto qb) {
-      grad_input_block<T, decltype(qb)::value>(gpad, Wp, wt, gx, g, p, q, u0, u1, c0, c1, row0);
+    balanced_tiles(g.W, kMaxOutCols, [&](int64_t q0, int64_t width) {
+      with_width<kMaxOutCols>(width, [&](auto qb) {
+        grad_input_tile<T, decltype(qb)::value>(gpad, Wp, wt, gx, g, p, q0, u0, u1, p0, p1 - p0,
+                                                pixel, block);
+      });
     });
   }
 }
 
 // ---------------------------------------------------------------- grad_w
-// gw[u, v0+k, c] += sum_{i,j} grad[i,j] x[i+u, j+v0+k, c] for k < VB.
-template <typename T, int VB>
-inline void grad_weight_block(const T* __restrict grad, const T* __restrict x, T* __restrict gw,
-                              const Geometry& g, int64_t u, int64_t v0, int64_t c0, int64_t c1) {
+// gw[u, v0+t, c] += sum_{i,j} grad[i,j] x[i+u, j+v0+t, c] for t < VB.
+//
+// acc[t] += sum_{s<JC} grow[s] * xr[s + t]: grow is grad at (i, j0), xr is x at
+// (i+u, j0+v0).  JC grad values are broadcast once each; each x vector is loaded once.
+template <typename T, int VB, int JC>
+inline void grad_weight_cols(Vec<T> (&acc)[VB], const T* __restrict grow, const T* __restrict xr) {
   constexpr int N = lanes<T>();
-  const int64_t C = g.C;
-  int64_t c = c0;
-  for (; c + N <= c1; c += N) {
-    Vec<T> acc[VB];
-    for (int k = 0; k < VB; ++k) acc[k] = Vec<T>{};
-    for (int64_t i = 0; i < g.Ho; ++i) {
-      const T* xrow = x + ((i + u) * g.W + v0) * C + c;
-      const T* grow = grad + i * g.Wo;
-      for (int64_t j = 0; j < g.Wo; ++j) {
-        const T gs = grow[j];
-        for (int k = 0; k < VB; ++k) acc[k] += gs * load(xrow + (j + k) * C);
-      }
-    }
-    for (int k = 0; k < VB; ++k) {
-      T* dst = gw + (u * g.w + v0 + k) * C + c;
-      store(dst, load(dst) + acc[k]);
-    }
-  }
-  for (; c < c1; ++c) {
-    for (int k = 0; k < VB; ++k) {
-      T acc = T(0);
-      for (int64_t i = 0; i < g.Ho; ++i)
-        for (int64_t j = 0; j < g.Wo; ++j)
-          acc += grad[i * g.Wo + j] * x[((i + u) * g.W + j + v0 + k) * C + c];
-      gw[(u * g.w + v0 + k) * C + c] += acc;
+  Vec<T> gv[JC];
+#pragma GCC unroll 16
+  for (int s = 0; s < JC; ++s) gv[s] = broadcast<T>(grow[s]);
+#pragma GCC unroll 32
+  for (int q = 0; q < JC + VB - 1; ++q) {
+    const Vec<T> xv = load(xr + q * N);
+#pragma GCC unroll 16
+    for (int s = 0; s < JC; ++s) {
+      const int t = q - s;
+      if (t >= 0 && t < VB) acc[t] += gv[s] * xv;
     }
   }
 }
 
+template <typename T, int VB>
+inline void grad_weight_tile(const T* __restrict grad, const T* __restrict x, T* __restrict gw,
+                             const Geometry& g, int64_t cb, int64_t u, int64_t v0) {
+  constexpr int N = lanes<T>();
+  T* dst = gw + ((cb * g.h + u) * g.w + v0) * N;
+  Vec<T> acc[VB];
+#pragma GCC unroll 16
+  for (int t = 0; t < VB; ++t) acc[t] = load(dst + t * N);
+  const T* xc = x + cb * g.H * g.W * N;
+  for (int64_t i = 0; i < g.Ho; ++i) {
+    const T* xrow = xc + ((i + u) * g.W + v0) * N;
+    balanced_tiles(g.Wo, kGradCols, [&](int64_t j0, int64_t width) {
+      with_width<kGradCols>(width, [&](auto jc) {
+        grad_weight_cols<T, VB, decltype(jc)::value>(acc, grad + i * g.Wo + j0, xrow + j0 * N);
+      });
+    });
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < VB; ++t) store(dst + t * N, acc[t]);
+}
+
+// gw += the weight gradient of one map (x and gw blocked over g.C channels).
 template <typename T>
-inline void grad_weight_impl(const T* grad, const T* x, T* gw, const Geometry& g,
-                             int64_t c0, int64_t c1) {
-  for (int64_t u = 0; u < g.h; ++u) {
-    int64_t v = 0;
-    for (; v + 8 <= g.w; v += 8) grad_weight_block<T, 8>(grad, x, gw, g, u, v, c0, c1);
-    // the remaining columns in one block (a 6-wide template: one pass)
-    with_width<7>(g.w - v, [&](auto vb) { grad_weight_block<T, decltype(vb)::value>(grad, x, gw, g, u, v, c0, c1); });
+inline void grad_weight_impl(const T* grad, const T* x, T* gw, const Geometry& g) {
+  // Channel block outermost: that block of the map (W*H vectors) stays in L1 across (u, v).
+  for (int64_t cb = 0; cb < blocks_of<T>(g.C); ++cb)
+    for (int64_t u = 0; u < g.h; ++u)
+      balanced_tiles(g.w, kMaxTemplateCols, [&](int64_t v0, int64_t width) {
+        with_width<kMaxTemplateCols>(width, [&](auto vb) {
+          grad_weight_tile<T, decltype(vb)::value>(grad, x, gw, g, cb, u, v0);
+        });
+      });
+}
+
+// gw = dL/d(weighted template) of one template (blocked, np pixels, nc channels) into the
+// gradients of its factors: gw becomes dL/dz = gw*s*b in place, gs[p] += sum_c gw*b*z
+// (a partial sum when the caller splits the channels), gb[c] = sum_p gw*s*z.
+template <typename T>
+inline void split_weight_grad_impl(T* __restrict gw, const T* __restrict z, const T* __restrict s,
+                                   const T* __restrict b, int64_t np, int64_t nc,
+                                   T* __restrict gs, T* __restrict gb) {
+  constexpr int N = lanes<T>();
+  for (int64_t cb = 0; cb < blocks_of<T>(nc); ++cb) {
+    const int64_t n = nc - cb * N < N ? nc - cb * N : N;
+    T lanes_b[N];
+    for (int l = 0; l < N; ++l) lanes_b[l] = l < n ? b[cb * N + l] : T(0);
+    const Vec<T> bv = load(lanes_b);
+    Vec<T> acc_b = Vec<T>{};
+    for (int64_t p = 0; p < np; ++p) {
+      T* gp = gw + (cb * np + p) * N;
+      const Vec<T> gv = load(gp), zv = load(z + (cb * np + p) * N);
+      gs[p] += lane_sum<T>(gv * bv * zv);
+      acc_b += gv * zv * s[p];
+      store(gp, gv * bv * s[p]);
+    }
+    T out_b[N];
+    store(out_b, acc_b);
+    for (int l = 0; l < n; ++l) gb[cb * N + l] = out_b[l];
   }
 }
 
 // ---------------------------------------------------------------- layout
-// dst[p * dst_stride + c] = src[c * src_stride + p] for c < nc, p < np: a slice
-// of an NCHW map to channels-last, in 16x16 tiles that stay in L1.  Kept
-// scalar: vectorising it makes gathers, slower than plain loads on x86 cores.
+// pack: dst[cb][p][l] = src[(cb*N + l) * c_stride + p * p_stride] for channels < nc, zero
+// beyond (the padding of the last block); p < np.  unpack: the reverse, for channels < nc.
+// Channels-last slices (c_stride 1) move whole vectors, a pixel's channels at a time so
+// that the side in main memory is walked in order; planar ones (p_stride 1) are
+// transposed in 16-pixel runs that stay in L1.
+constexpr int64_t kPrefetchPixels = 8;
+
 template <typename T>
-__attribute__((optimize("no-tree-vectorize"))) inline void transpose_impl(
-    const T* __restrict src, int64_t src_stride, T* __restrict dst, int64_t dst_stride,
-    int64_t nc, int64_t np) {
-  constexpr int64_t tile = 16;
-  for (int64_t cb = 0; cb < nc; cb += tile) {
-    const int64_t ce = cb + tile < nc ? cb + tile : nc;
-    for (int64_t pb = 0; pb < np; pb += tile) {
-      const int64_t pe = pb + tile < np ? pb + tile : np;
-      for (int64_t p = pb; p < pe; ++p)
-        for (int64_t c = cb; c < ce; ++c) dst[p * dst_stride + c] = src[c * src_stride + p];
+inline void pack_impl(const T* __restrict src, int64_t c_stride, int64_t p_stride, int64_t np,
+                      int64_t nc, T* __restrict dst) {
+  constexpr int N = lanes<T>();
+  const int64_t full = c_stride == 1 ? nc / N : 0;  // blocks moved as whole vectors
+  // (software prefetch a few pixels ahead: the hardware streamer stops at each 4 KB page,
+  // which at C = 256 floats is every fourth pixel)
+  for (int64_t p = 0; p < np && full > 0; ++p)
+    for (int64_t cb = 0; cb < full; ++cb) {
+      if (p + kPrefetchPixels < np) __builtin_prefetch(src + (p + kPrefetchPixels) * p_stride + cb * N);
+      store(dst + (cb * np + p) * N, load(src + p * p_stride + cb * N));
+    }
+  for (int64_t cb = full; cb < blocks_of<T>(nc); ++cb) {
+    const int64_t c0 = cb * N, n = nc - c0 < N ? nc - c0 : N;
+    T* d = dst + cb * np * N;
+    for (int64_t pb = 0; pb < np; pb += 16) {
+      const int64_t pe = pb + 16 < np ? pb + 16 : np;
+      for (int64_t l = 0; l < N; ++l) {
+        const T* s = src + (c0 + l) * c_stride;
+        for (int64_t p = pb; p < pe; ++p) d[p * N + l] = l < n ? s[p * p_stride] : T(0);
+      }
+    }
+  }
+}
+
+// pack, then each pixel p times s[p] and each channel c times b[c]: the weighted template.
+template <typename T>
+inline void pack_weighted_impl(const T* __restrict src, int64_t c_stride, int64_t p_stride,
+                               int64_t np, int64_t nc, const T* __restrict s,
+                               const T* __restrict b, T* __restrict dst) {
+  constexpr int N = lanes<T>();
+  pack_impl(src, c_stride, p_stride, np, nc, dst);
+  for (int64_t cb = 0; cb < blocks_of<T>(nc); ++cb) {
+    T lane_b[N];
+    for (int l = 0; l < N; ++l) lane_b[l] = cb * N + l < nc ? b[cb * N + l] : T(0);
+    const Vec<T> bv = load(lane_b);
+    T* d = dst + cb * np * N;
+    for (int64_t p = 0; p < np; ++p) store(d + p * N, load(d + p * N) * (bv * s[p]));
+  }
+}
+
+template <typename T>
+inline void unpack_impl(const T* __restrict src, int64_t np, int64_t nc, T* __restrict dst,
+                        int64_t c_stride, int64_t p_stride) {
+  constexpr int N = lanes<T>();
+  const int64_t full = c_stride == 1 ? nc / N : 0;
+  for (int64_t p = 0; p < np && full > 0; ++p)
+    for (int64_t cb = 0; cb < full; ++cb) store(dst + p * p_stride + cb * N, load(src + (cb * np + p) * N));
+  for (int64_t cb = full; cb < blocks_of<T>(nc); ++cb) {
+    const int64_t c0 = cb * N, n = nc - c0 < N ? nc - c0 : N;
+    const T* s = src + cb * np * N;
+    for (int64_t pb = 0; pb < np; pb += 16) {
+      const int64_t pe = pb + 16 < np ? pb + 16 : np;
+      for (int64_t l = 0; l < n; ++l) {
+        T* d = dst + (c0 + l) * c_stride;
+        for (int64_t p = pb; p < pe; ++p) d[p * p_stride] = s[p * N + l];
+      }
     }
   }
 }
@@ -217,22 +397,33 @@ __attribute__((optimize("no-tree-vectorize"))) inline void transpose_impl(
 }  // namespace
 
 // Non-template entry points, one set per instruction set.
-#define RASNET_DEFINE_CPU_KERNELS(T)                                                   \
-  void forward_rows(const T* x, const T* z, const T* s, const T* b, T* out,           \
-                    const Geometry& g, int64_t i0, int64_t i1) {                      \
-    forward_rows_impl<T>(x, z, s, b, out, g, i0, i1);                                 \
-  }                                                                                   \
-  void grad_input(const T* gpad, const T* wt, T* gx, const Geometry& g, int64_t p0,   \
-                  int64_t p1, int64_t c0, int64_t c1, int64_t row0) {                 \
-    grad_input_impl<T>(gpad, wt, gx, g, p0, p1, c0, c1, row0);                        \
-  }                                                                                   \
-  void grad_weight(const T* grad, const T* x, T* gw, const Geometry& g, int64_t c0,   \
-                   int64_t c1) {                                                      \
-    grad_weight_impl<T>(grad, x, gw, g, c0, c1);                                      \
-  }                                                                                   \
-  void transpose(const T* src, int64_t src_stride, T* dst, int64_t dst_stride,       \
-                 int64_t nc, int64_t np) {                                            \
-    transpose_impl<T>(src, src_stride, dst, dst_stride, nc, np);                      \
+#define RASNET_DEFINE_CPU_KERNELS(T)                                                      \
+  int block_lanes(T) { return lanes<T>(); }                                              \
+  void forward_rows(const T* x, const T* wt, T* out, const Geometry& g, T* scratch) {    \
+    forward_rows_impl<T>(x, wt, out, g, scratch);                                        \
+  }                                                                                      \
+  void grad_input(const T* gpad, const T* wt, T* gx, const Geometry& g, int64_t p0,      \
+                  int64_t p1, int64_t pixel, int64_t block) {                            \
+    grad_input_impl<T>(gpad, wt, gx, g, p0, p1, pixel, block);                           \
+  }                                                                                      \
+  void grad_weight(const T* grad, const T* x, T* gw, const Geometry& g) {                \
+    grad_weight_impl<T>(grad, x, gw, g);                                                 \
+  }                                                                                      \
+  void pack_pixels(const T* src, int64_t c_stride, int64_t p_stride, int64_t np,         \
+                   int64_t nc, T* dst) {                                                 \
+    pack_impl<T>(src, c_stride, p_stride, np, nc, dst);                                  \
+  }                                                                                      \
+  void split_weight_grad(T* gw, const T* z, const T* s, const T* b, int64_t np,          \
+                         int64_t nc, T* gs, T* gb) {                                     \
+    split_weight_grad_impl<T>(gw, z, s, b, np, nc, gs, gb);                              \
+  }                                                                                      \
+  void pack_weighted(const T* src, int64_t c_stride, int64_t p_stride, int64_t np,       \
+                     int64_t nc, const T* s, const T* b, T* dst) {                       \
+    pack_weighted_impl<T>(src, c_stride, p_stride, np, nc, s, b, dst);                   \
+  }                                                                                      \
+  void unpack_pixels(const T* src, int64_t np, int64_t nc, T* dst, int64_t c_stride,     \
+                     int64_t p_stride) {                                                 \
+    unpack_impl<T>(src, np, nc, dst, c_stride, p_stride);                                \
   }
 
 RASNET_DEFINE_CPU_KERNELS(float)
