@@ -80,7 +80,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> split_weight_grad(
   auto grad_z = gw * s * b4;
   auto grad_s = (gw * b4 * z).sum(1, /*keepdim=*/true);
   auto grad_b = (gw * s * z).sum({2, 3}).reshape(b.sizes()).contiguous();
-  return {grad_z.contiguous(), grad_s.contiguous(), grad_b};
+  // grad_z in z's layout, as the fake kernel promises (and as grad_x follows x)
+  const auto z_layout = z.is_contiguous(at::MemoryFormat::ChannelsLast)
+                            ? at::MemoryFormat::ChannelsLast
+                            : at::MemoryFormat::Contiguous;
+  return {grad_z.contiguous(z_layout), grad_s.contiguous(), grad_b};
 }
 
 namespace {

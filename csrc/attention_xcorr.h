@@ -20,8 +20,8 @@ Geometry check_backward_inputs(const at::Tensor& grad, const at::Tensor& z, cons
                                const at::Tensor& spatial, const at::Tensor& channel);
 
 // The backward kernels produce grad_x and gw = dL/d(weighted template), shape
-// (Bz,C,h,w).  This turns gw into the gradients of z, spatial and channel
-// (tiny tensors, plain ATen ops on any device).
+// (Bz,C,h,w).  This turns gw into the gradients of z (in z's layout), spatial and
+// channel (tiny tensors, plain ATen ops on any device).
 std::tuple<at::Tensor, at::Tensor, at::Tensor> split_weight_grad(
     const at::Tensor& gw, const at::Tensor& z, const at::Tensor& spatial,
     const at::Tensor& channel);

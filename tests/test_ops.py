@@ -153,10 +153,33 @@ def test_gradients_match_reference_at_model_size(shape):
 @fused
 @pytest.mark.parametrize("bz,bx", [(2, 2), (1, 3)])
 def test_opcheck(bz, bx):
-    for layout in (torch.contiguous_format, torch.channels_last):
-        z, x, s, b = make(bz, bx, 6, 3, 3, 7, 8, requires_grad=True)
-        x = x.detach().contiguous(memory_format=layout).requires_grad_()
-        torch.library.opcheck(torch.ops.rasnet.attention_xcorr.default, (z, x, s, b))
+    # opcheck compares the fake kernel's strides with the real ones: every mix of layouts
+    layouts = (torch.contiguous_format, torch.channels_last)
+    for z_layout in layouts:
+        for x_layout in layouts:
+            z, x, s, b = make(bz, bx, 6, 3, 3, 7, 8, requires_grad=True)
+            z = z.detach().contiguous(memory_format=z_layout).requires_grad_()
+            x = x.detach().contiguous(memory_format=x_layout).requires_grad_()
+            torch.library.opcheck(torch.ops.rasnet.attention_xcorr.default, (z, x, s, b))
+            # the backward op on its own: its fake kernel's strides against the kernel's
+            grad = torch.randn(bx, 1, 5, 6)
+            torch.library.opcheck(torch.ops.rasnet._attention_xcorr_backward.default,
+                                  (grad, z.detach(), x.detach(), s.detach(), b.detach()))
+
+
+@fused
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_grads_come_back_in_the_inputs_layouts(layout):
+    """grad_z and grad_x follow z's and x's layouts (a channels-last model's autograd then
+    copies neither), and stay correct."""
+    z, x, s, b = make(2, 2, 40, 6, 6, 22, 22, dtype=torch.float64, requires_grad=True, seed=11)
+    zl, xl = [t.detach().contiguous(memory_format=layout).requires_grad_() for t in (z, x)]
+    out = attention_xcorr(zl, xl, s, b)
+    g = torch.randn_like(out)
+    gz, gx = torch.autograd.grad(out, (zl, xl), g)
+    assert gz.is_contiguous(memory_format=layout) and gx.is_contiguous(memory_format=layout)
+    rz, rx = torch.autograd.grad(attention_xcorr_reference(z, x, s, b), (z, x), g)
+    assert rel_err(gz, rz) < 1e-12 and rel_err(gx, rx) < 1e-12
 
 
 @fused
@@ -330,12 +353,17 @@ def test_cuda_gradcheck(bz, bx):
 @cuda
 @pytest.mark.parametrize("bz,bx", [(2, 2), (1, 3)])
 def test_cuda_channels_last_in_place_and_grad_layout(bz, bx):
-    """Channels-last x is read through its strides; grad_x comes back channels-last,
-    as the fake kernel promises (opcheck compares the strides)."""
+    """Channels-last x is read through its strides; grad_x (and grad_z) come back in
+    their input's layout, as the fake kernel promises (opcheck compares the strides)."""
     z, x, s, b = make(bz, bx, 6, 3, 3, 7, 8, device="cuda", requires_grad=True, seed=bz + bx)
     for layout in (torch.contiguous_format, torch.channels_last):
         xl = x.detach().contiguous(memory_format=layout).requires_grad_()
+        zl = z.detach().contiguous(memory_format=layout).requires_grad_()
         torch.library.opcheck(torch.ops.rasnet.attention_xcorr.default, (z, xl, s, b))
+        torch.library.opcheck(torch.ops.rasnet.attention_xcorr.default, (zl, xl, s, b))
+        grad = torch.randn(bx, 1, 5, 6, device="cuda")
+        torch.library.opcheck(torch.ops.rasnet._attention_xcorr_backward.default,
+                              (grad, zl.detach(), xl.detach(), s.detach(), b.detach()))
         out = attention_xcorr(z, xl, s, b)
         ref = attention_xcorr_reference(*[t.detach().double() for t in (z, xl, s, b)])
         assert rel_err(out, ref) < 1e-10

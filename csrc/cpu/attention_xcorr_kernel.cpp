@@ -102,6 +102,10 @@ bool is_channels_last(const at::Tensor& t) {
   return t.is_contiguous(at::MemoryFormat::ChannelsLast);
 }
 
+at::MemoryFormat layout_of(const at::Tensor& t) {
+  return is_channels_last(t) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+}
+
 // Where element (c, pixel) of map n sits in a 4-D tensor of any layout (NCHW,
 // channels-last, or any strides with H*W pixels addressable as one index).
 struct Strides {
@@ -258,7 +262,7 @@ void backward_loop(const at::Tensor& grad, const at::Tensor& z, const at::Tensor
   const int64_t vecs = (g.C + lanes - 1) / lanes;
   blocks = num_blocks(Bz, vecs);
   const int64_t chans = (vecs + blocks - 1) / blocks * lanes;
-  const Strides zs = pixel_strides(z);
+  const Strides zs = pixel_strides(z), gzs = pixel_strides(gz);
   const T *zp = z.data_ptr<T>(), *sp = s.data_ptr<T>(), *bp = b.data_ptr<T>();
   T *gzp = gz.data_ptr<T>(), *gbp = gb.data_ptr<T>();
   std::vector<T> gs_parts(Bz * blocks * hw, T(0));
@@ -284,7 +288,7 @@ void backward_loop(const at::Tensor& grad, const at::Tensor& z, const at::Tensor
       k.pack_pixels(zp + m * zs.n + c0 * zs.c, zs.c, zs.p, hw, nc, zbuf.data());
       k.split_weight_grad(gwbuf.data(), zbuf.data(), sp + m * hw, bp + m * g.C + c0, hw, nc,
                           gs_parts.data() + item * hw, gbp + m * g.C + c0);
-      k.unpack_pixels(gwbuf.data(), hw, nc, gzp + (m * g.C + c0) * hw, hw, 1);
+      k.unpack_pixels(gwbuf.data(), hw, nc, gzp + m * gzs.n + c0 * gzs.c, gzs.c, gzs.p);
     }
   });
   T* gsp = gs.data_ptr<T>();
@@ -329,9 +333,9 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> backward_cpu(
   const auto grad = grad_in.to(x_in.scalar_type()).contiguous();
   const auto z = pixel_addressable(z_in), x = pixel_addressable(x_in), s = s_in.contiguous();
   const auto b = b_in.reshape({z.size(0), g.C}).contiguous();
-  auto gx = at::empty(x.sizes(), x.options().memory_format(
-      is_channels_last(x) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous));
-  auto gz = at::empty(z.sizes(), z.options());
+  // grad_x and grad_z in the layouts of x and z (as the fake kernel promises)
+  auto gx = at::empty(x.sizes(), x.options().memory_format(layout_of(x)));
+  auto gz = at::empty(z.sizes(), z.options().memory_format(layout_of(z)));
   auto gs = at::empty(s.sizes(), s.options());
   auto gb = at::empty(b_in.sizes(), b.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "attention_xcorr_backward_cpu", [&] {

@@ -97,9 +97,10 @@ if has_fused():
 
     @torch.library.register_fake("rasnet::_attention_xcorr_backward")
     def _attention_xcorr_backward_fake(grad, z, x, spatial, channel):
-        # grad_x comes back channels-last for channels-last x, else contiguous
-        # (the same rule as the kernels, so strides match)
-        cl = x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
-        fmt = torch.channels_last if cl else torch.contiguous_format
-        return (z.new_empty(z.shape), torch.empty_like(x, memory_format=fmt),
+        # grad_x and grad_z come back channels-last for channels-last x and z, else
+        # contiguous (the same rule as the kernels, so strides match)
+        def layout(t):
+            cl = t.dim() == 4 and t.is_contiguous(memory_format=torch.channels_last)
+            return torch.channels_last if cl else torch.contiguous_format
+        return (torch.empty_like(z, memory_format=layout(z)), torch.empty_like(x, memory_format=layout(x)),
                 spatial.new_empty(spatial.shape), channel.new_empty(channel.shape))
