@@ -93,6 +93,11 @@ template <typename F> inline void operand_groups(int64_t w, F&& f) {
                              [&](auto vw) { f(v0, vw); });
 }
 
+// The three *_cols steps below (forward, grad_x, grad_w) are one 1-D correlation step with
+// different operands held and streamed.  They are kept apart on purpose: merged into one
+// helper, GCC inlined them differently and grad_w lost a third of its speed on AVX-512
+// (forcing inlining instead cost grad_x a third on AVX2).
+
 // ---------------------------------------------------------------- forward
 // acc[k] += sum_{t<VW} wr[t] * xr[k + t] (one vector per pixel): xr is x at (i+u, j0+v0)
 // and wr is wt at (u, v0), both in one channel block.  Each x vector is loaded once and
