@@ -93,30 +93,37 @@ template <typename F> inline void operand_groups(int64_t w, F&& f) {
                              [&](auto vw) { f(v0, vw); });
 }
 
-// The three *_cols steps below (forward, grad_x, grad_w) are one 1-D correlation step with
-// different operands held and streamed.  They are kept apart on purpose: merged into one
-// helper, GCC inlined them differently and grad_w lost a third of its speed on AVX-512
-// (forcing inlining instead cost grad_x a third on AVX2).
-
 // ---------------------------------------------------------------- forward
+// One step of a 1-D correlation in registers: acc[k] += held[t] * stream(k + t) for every
+// k < NA, t < NH.  Each streamed vector is formed once and meets every held value it
+// overlaps: NA + NH - 1 streamed vectors feed NA * NH FMAs.  Always inlined, with its
+// stream: a call would take the accumulators by reference, in memory.
+template <typename T, int NA, int NH, typename Stream>
+inline __attribute__((always_inline)) void correlate_step(Vec<T> (&acc)[NA],
+                                                          const Vec<T> (&held)[NH],
+                                                          Stream&& stream) {
+#pragma GCC unroll 32
+  for (int q = 0; q < NA + NH - 1; ++q) {
+    const Vec<T> sv = stream(q);
+#pragma GCC unroll 16
+    for (int t = 0; t < NH; ++t) {
+      const int k = q - t;
+      if (k >= 0 && k < NA) acc[k] += held[t] * sv;
+    }
+  }
+}
+
 // acc[k] += sum_{t<VW} wr[t] * xr[k + t] (one vector per pixel): xr is x at (i+u, j0+v0)
-// and wr is wt at (u, v0), both in one channel block.  Each x vector is loaded once and
-// meets every template column it overlaps.
+// and wr is wt at (u, v0), both in one channel block; the template columns are held.
 template <typename T, int JB, int VW>
 inline void forward_cols(Vec<T> (&acc)[JB], const T* __restrict xr, const T* __restrict wr) {
   constexpr int N = lanes<T>();
   Vec<T> wv[VW];
 #pragma GCC unroll 8
   for (int t = 0; t < VW; ++t) wv[t] = load(wr + t * N);
-#pragma GCC unroll 32
-  for (int q = 0; q < JB + VW - 1; ++q) {
-    const Vec<T> xv = load(xr + q * N);
-#pragma GCC unroll 8
-    for (int t = 0; t < VW; ++t) {
-      const int k = q - t;
-      if (k >= 0 && k < JB) acc[k] += wv[t] * xv;
-    }
-  }
+  correlate_step<T, JB, VW>(acc, wv, [&](int q) __attribute__((always_inline)) {
+    return load(xr + q * N);
+  });
 }
 
 // out[i, j0+k] for k < JB: sum over (u, v, c) of wt[u,v,c] x[i+u, j0+k+v, c], channel
@@ -180,22 +187,17 @@ inline void forward_rows_impl(const T* x, const T* wt, T* out, const Geometry& g
 // the u range is clipped per row.
 //
 // acc[k] += sum_{t<VW} grow[k - t] * wr[t]: grow is the padded grad row at column q0 - v0,
-// wr is wt at (u, v0).  Each grad value is broadcast once and meets every column it touches.
+// wr is wt at (u, v0).  A correlation step with the template columns held in reverse
+// order and the grad values streamed as broadcasts.
 template <typename T, int JB, int VW>
 inline void grad_input_cols(Vec<T> (&acc)[JB], const T* __restrict grow, const T* __restrict wr) {
   constexpr int N = lanes<T>();
   Vec<T> wv[VW];
 #pragma GCC unroll 8
-  for (int t = 0; t < VW; ++t) wv[t] = load(wr + t * N);
-#pragma GCC unroll 32
-  for (int m = 1 - VW; m < JB; ++m) {  // m = k - t
-    const Vec<T> gv = broadcast<T>(grow[m]);
-#pragma GCC unroll 8
-    for (int t = 0; t < VW; ++t) {
-      const int k = m + t;
-      if (k >= 0 && k < JB) acc[k] += gv * wv[t];
-    }
-  }
+  for (int t = 0; t < VW; ++t) wv[t] = load(wr + (VW - 1 - t) * N);
+  correlate_step<T, JB, VW>(acc, wv, [&](int q) __attribute__((always_inline)) {
+    return broadcast<T>(grow[q - (VW - 1)]);
+  });
 }
 
 // gx at row p, columns q0..q0+JB-1, every channel block; gx starts at row row0, with
@@ -251,22 +253,16 @@ inline void grad_input_impl(const T* gpad, const T* wt, T* gx, const Geometry& g
 // gw[u, v0+t, c] += sum_{i,j} grad[i,j] x[i+u, j+v0+t, c] for t < VB.
 //
 // acc[t] += sum_{s<JC} grow[s] * xr[s + t]: grow is grad at (i, j0), xr is x at
-// (i+u, j0+v0).  JC grad values are broadcast once each; each x vector is loaded once.
+// (i+u, j0+v0).  JC grad values are broadcast and held; x is streamed.
 template <typename T, int VB, int JC>
 inline void grad_weight_cols(Vec<T> (&acc)[VB], const T* __restrict grow, const T* __restrict xr) {
   constexpr int N = lanes<T>();
   Vec<T> gv[JC];
 #pragma GCC unroll 16
   for (int s = 0; s < JC; ++s) gv[s] = broadcast<T>(grow[s]);
-#pragma GCC unroll 32
-  for (int q = 0; q < JC + VB - 1; ++q) {
-    const Vec<T> xv = load(xr + q * N);
-#pragma GCC unroll 16
-    for (int s = 0; s < JC; ++s) {
-      const int t = q - s;
-      if (t >= 0 && t < VB) acc[t] += gv[s] * xv;
-    }
-  }
+  correlate_step<T, VB, JC>(acc, gv, [&](int q) __attribute__((always_inline)) {
+    return load(xr + q * N);
+  });
 }
 
 template <typename T, int VB>
