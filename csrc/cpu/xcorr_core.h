@@ -44,7 +44,10 @@ template <typename T> constexpr int lanes() { return int(sizeof(Vec<T>) / sizeof
 constexpr int kRegisters = RASNET_VEC_BYTES == 64 ? 32 : 16;
 // Tile widths: accumulators + operand columns + a streamed vector fit the registers.
 constexpr int kOperandCols = 3;                                 // forward, grad_x
-constexpr int kMaxOutCols = kRegisters - kOperandCols - 4;      // 25 / 9 outputs per tile
+// Up to 25 (AVX-512) / 11 (AVX2) outputs per tile.  On AVX2 the 11 accumulators, 3 held
+// columns and 1 streamed vector take 15 of the 16 registers: a row of 22 is two tiles of 11,
+// which hide the 4-cycle FMA latency, where tiles of 8 + 7 + 7 could not.
+constexpr int kMaxOutCols = kRegisters - kOperandCols - (kRegisters == 32 ? 4 : 2);
 constexpr int kMaxTemplateCols = kRegisters == 32 ? 16 : 8;     // grad_w: columns per tile
 constexpr int kGradCols = kRegisters == 32 ? 8 : 6;             // grad_w: grad values held
 
@@ -53,7 +56,9 @@ template <typename T> inline Vec<T> load(const T* p) {
   __builtin_memcpy(&v, p, sizeof(v));
   return v;
 }
-template <typename T> inline Vec<T> broadcast(T s) { return Vec<T>{} + s; }
+// (s - 0 is s for every s, so the compiler drops the subtraction; it keeps the add of 0 + s,
+// which is not s for s = -0, and spends an instruction and a register on it)
+template <typename T> inline Vec<T> broadcast(T s) { return s - Vec<T>{}; }
 template <typename T> inline void store(T* p, Vec<T> v) { __builtin_memcpy(p, &v, sizeof(v)); }
 template <typename T> inline T lane_sum(Vec<T> v) {
   T s = T(0);
