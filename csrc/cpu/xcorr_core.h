@@ -48,8 +48,12 @@ constexpr int kOperandCols = 3;                                 // forward, grad
 // columns and 1 streamed vector take 15 of the 16 registers: a row of 22 is two tiles of 11,
 // which hide the 4-cycle FMA latency, where tiles of 8 + 7 + 7 could not.
 constexpr int kMaxOutCols = kRegisters - kOperandCols - (kRegisters == 32 ? 4 : 2);
-constexpr int kMaxTemplateCols = kRegisters == 32 ? 16 : 8;     // grad_w: columns per tile
-constexpr int kGradCols = kRegisters == 32 ? 8 : 6;             // grad_w: grad values held
+// grad_w tiles: kGradRows template rows x up to kMaxTemplateCols columns of sums, and
+// kGradCols grad values held (AVX-512: 2 x 8 + 8 + 1 streamed = 25 registers; AVX2 has no
+// room for a second row: 1 x 8 + 6 + 1 = 15).
+constexpr int kGradRows = kRegisters == 32 ? 2 : 1;
+constexpr int kMaxTemplateCols = 8;
+constexpr int kGradCols = kRegisters == 32 ? 8 : 6;
 
 template <typename T> inline Vec<T> load(const T* p) {
   Vec<T> v;
@@ -255,40 +259,52 @@ inline void grad_input_impl(const T* gpad, const T* wt, T* gx, const Geometry& g
 }
 
 // ---------------------------------------------------------------- grad_w
-// gw[u, v0+t, c] += sum_{i,j} grad[i,j] x[i+u, j+v0+t, c] for t < VB.
+// gw[u0+r, v0+t, c] += sum_{i,j} grad[i,j] x[i+u0+r, j+v0+t, c] for r < UB, t < VB.
 //
-// acc[t] += sum_{s<JC} grow[s] * xr[s + t]: grow is grad at (i, j0), xr is x at
-// (i+u, j0+v0).  JC grad values are broadcast and held; x is streamed.
-template <typename T, int VB, int JC>
-inline void grad_weight_cols(Vec<T> (&acc)[VB], const T* __restrict grow, const T* __restrict xr) {
+// acc[r][t] += sum_{s<JC} grow[s] * xr[r rows down][s + t]: grow is grad at (i, j0), xr is x
+// at (i+u0, j0+v0).  JC grad values are broadcast and held and meet UB template rows, x is
+// streamed.  (A template row is only w = 6 sums wide; with AVX-512, two rows make enough
+// independent sums to hide the FMA latency.)
+template <typename T, int UB, int VB, int JC>
+inline void grad_weight_cols(Vec<T> (&acc)[UB][VB], const T* __restrict grow,
+                             const T* __restrict xr, int64_t row) {
   constexpr int N = lanes<T>();
   Vec<T> gv[JC];
 #pragma GCC unroll 16
   for (int s = 0; s < JC; ++s) gv[s] = broadcast<T>(grow[s]);
-  correlate_step<T, VB, JC>(acc, gv, [&](int q) __attribute__((always_inline)) {
-    return load(xr + q * N);
-  });
+#pragma GCC unroll 4
+  for (int r = 0; r < UB; ++r) {
+    const T* xq = r == 0 ? xr : xr + r * row;
+    correlate_step<T, VB, JC>(acc[r], gv, [&](int q) __attribute__((always_inline)) {
+      return load(xq + q * N);
+    });
+  }
 }
 
-template <typename T, int VB>
+template <typename T, int UB, int VB>
 inline void grad_weight_tile(const T* __restrict grad, const T* __restrict x, T* __restrict gw,
-                             const Geometry& g, int64_t cb, int64_t u, int64_t v0) {
+                             const Geometry& g, int64_t cb, int64_t u0, int64_t v0) {
   constexpr int N = lanes<T>();
-  T* dst = gw + ((cb * g.h + u) * g.w + v0) * N;
-  Vec<T> acc[VB];
+  T* dst = gw + ((cb * g.h + u0) * g.w + v0) * N;
+  Vec<T> acc[UB][VB];
+#pragma GCC unroll 4
+  for (int r = 0; r < UB; ++r)
 #pragma GCC unroll 16
-  for (int t = 0; t < VB; ++t) acc[t] = load(dst + t * N);
+    for (int t = 0; t < VB; ++t) acc[r][t] = load(dst + (r * g.w + t) * N);
   const T* xc = x + cb * g.H * g.W * N;
   for (int64_t i = 0; i < g.Ho; ++i) {
-    const T* xrow = xc + ((i + u) * g.W + v0) * N;
+    const T* xrow = xc + ((i + u0) * g.W + v0) * N;
     balanced_tiles(g.Wo, kGradCols, [&](int64_t j0, int64_t width) {
       with_width<kGradCols>(width, [&](auto jc) {
-        grad_weight_cols<T, VB, decltype(jc)::value>(acc, grad + i * g.Wo + j0, xrow + j0 * N);
+        grad_weight_cols<T, UB, VB, decltype(jc)::value>(acc, grad + i * g.Wo + j0,
+                                                         xrow + j0 * N, g.W * N);
       });
     });
   }
+#pragma GCC unroll 4
+  for (int r = 0; r < UB; ++r)
 #pragma GCC unroll 16
-  for (int t = 0; t < VB; ++t) store(dst + t * N, acc[t]);
+    for (int t = 0; t < VB; ++t) store(dst + (r * g.w + t) * N, acc[r][t]);
 }
 
 // gw += the weight gradient of one map (x and gw blocked over g.C channels).
@@ -296,12 +312,15 @@ template <typename T>
 inline void grad_weight_impl(const T* grad, const T* x, T* gw, const Geometry& g) {
   // Channel block outermost: that block of the map (W*H vectors) stays in L1 across (u, v).
   for (int64_t cb = 0; cb < blocks_of<T>(g.C); ++cb)
-    for (int64_t u = 0; u < g.h; ++u)
-      balanced_tiles(g.w, kMaxTemplateCols, [&](int64_t v0, int64_t width) {
-        with_width<kMaxTemplateCols>(width, [&](auto vb) {
-          grad_weight_tile<T, decltype(vb)::value>(grad, x, gw, g, cb, u, v0);
+    balanced_tiles(g.h, kGradRows, [&](int64_t u0, int64_t rows) {
+      with_width<kGradRows>(rows, [&](auto ub) {
+        balanced_tiles(g.w, kMaxTemplateCols, [&](int64_t v0, int64_t width) {
+          with_width<kMaxTemplateCols>(width, [&](auto vb) {
+            grad_weight_tile<T, decltype(ub)::value, decltype(vb)::value>(grad, x, gw, g, cb, u0, v0);
+          });
         });
       });
+    });
 }
 
 // gw = dL/d(weighted template) of one template (blocked, np pixels, nc channels) into the
