@@ -93,7 +93,8 @@ def read_version():
 # console scripts: `rasnet-<name>` runs rasnet_plugin/cli/<module>.py, as tools/<module>.py does
 SCRIPTS = {"test": "test", "eval": "eval", "compare": "compare", "bench": "bench",
            "bench-op": "bench_op", "bench-peer": "bench_peer", "soak": "soak", "train": "train",
-           "vot-workspace": "vot_workspace", "vot-compare": "vot_compare"}
+           "vot-workspace": "vot_workspace", "vot-compare": "vot_compare",
+           "prepare-offline-data": "prepare_offline_data"}
 
 
 def extensions():

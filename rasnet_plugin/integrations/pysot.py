@@ -21,7 +21,7 @@ computed once per sequence, and the scale pyramid is one backbone batch.
 ones and AlexNetLegacy's extra BatchNorm after conv5 is set to the identity, so the converted
 model computes the same function. From the shell:
 
-    python -m rasnet_plugin.pysot_plugin snapshot/rasnet.pth snapshot/rasnet_pysot.pth
+    python -m rasnet_plugin.pysot_plugin rasnet_plugin/weights/rasnet.pth snapshot/rasnet_pysot.pth
 
 (`rasnet_plugin.pysot_plugin`, this module's old home, re-exports it and runs `main`: the
 package imports this module at start-up, so it cannot run cleanly as `-m` itself.)

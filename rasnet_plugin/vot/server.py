@@ -11,7 +11,7 @@ Declared in a workspace's trackers.ini (`python tools/vot_workspace.py` or
     env_RASNET_CONFIG = /path/to/this/checkout/experiments/rasnet.yaml
 
 Environment (all optional):
-    RASNET_CONFIG    YAML config (default: the bundled experiments/rasnet.yaml)
+    RASNET_CONFIG    YAML config or bundled config name (default: build_tracker()'s rasnet_mobilenetv2)
     RASNET_SNAPSHOT  checkpoint (default: the bundled weights, else untrained with a warning)
     RASNET_DEVICE    cpu, cuda, cuda:1, ... (default: cuda when available)
     RASNET_THREADS   torch CPU threads (default: torch's choice)
