@@ -97,6 +97,11 @@ def test_train_tool_divergence_exits_2_and_keeps_the_checkpoint(tiny, tmp_path):
     r = _run(common + ["--max-steps", "2"])
     assert r.returncode == 0, r.stderr
     good = (out / "checkpoint_latest.pth").read_bytes()
+    log = (out / "train_log.csv").read_bytes()
+    r = _run(common)                     # the same command again: refused, nothing touched
+    assert r.returncode == 1 and "--resume auto" in r.stderr and "--overwrite" in r.stderr
+    assert (out / "checkpoint_latest.pth").read_bytes() == good
+    assert (out / "train_log.csv").read_bytes() == log
     # resumed at an absurd learning rate: step 3's update wrecks the weights, step 4's loss
     # blows up, and step 3's checkpoint (due: CHECKPOINT_INTERVAL 1) is never written
     r = _run(common + ["--resume", "auto", "--set", "TRAIN.BASE_LR", "1000.0",

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from rasnet_plugin.config import ConfigError, get_default_config
+from rasnet_plugin.models.model_load import CheckpointError
 from rasnet_plugin.training import (AugParams, DataUnusable, EpochBatches, GOT10kSource, LossGuard,
                                     PairDataset, PySOTSource, SampleRejected, StillImageSource,
                                     Trainer, TrainingDiverged, VideoFolderSource,
@@ -598,6 +599,32 @@ def test_resume_continues_exactly(img_dir, tmp_path):
         assert isinstance(ck["cfg"], str) and "TRAIN:" in ck["cfg"]
     assert set(sa) == set(a.model.state_dict())
     assert set(torch.load(final_a, weights_only=True)) == {"state_dict", "cfg", "videos", "recipe"}
+
+
+def test_an_earlier_run_is_never_wiped_and_a_bad_checkpoint_is_skipped(img_dir, tmp_path):
+    cfg = tiny_cfg(img_dir, PAIRS_PER_EPOCH=2, BATCH_SIZE=1, CHECKPOINT_INTERVAL=0)
+    out = tmp_path / "run"
+    assert Trainer(cfg, str(out), device="cpu", progress=False).train(max_steps=3) is None
+    files = {n: (out / n).read_bytes() for n in ("checkpoint_latest.pth", "checkpoint_e1.pth",
+                                                 "train_log.csv", "val_log.csv")}
+    # the same command again: refused before anything is written
+    with pytest.raises(FileExistsError, match="--resume auto.*--overwrite"):
+        Trainer(cfg, str(out), device="cpu", progress=False)
+    assert {n: (out / n).read_bytes() for n in files} == files
+    # a truncated latest checkpoint: --resume auto falls back to the epoch-1 one (step 2)
+    (out / "checkpoint_latest.pth").write_bytes(files["checkpoint_latest.pth"][:1000])
+    assert Trainer(cfg, str(out), device="cpu", progress=False, resume="auto").step == 2
+    (out / "checkpoint_e1.pth").write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="no checkpoint in .* loads"):
+        Trainer(cfg, str(out), device="cpu", progress=False, resume="auto")
+    # weights alone are not a training checkpoint: named, with what they lack
+    weights = tmp_path / "weights.pth"
+    fresh = Trainer(cfg, str(tmp_path / "w"), device="cpu", progress=False)
+    torch.save({"state_dict": fresh.model.state_dict()}, weights)
+    with pytest.raises(CheckpointError, match="weights.pth: not a training checkpoint .*'optimizer'"):
+        Trainer(cfg, str(tmp_path / "other"), device="cpu", progress=False, resume=str(weights))
+    # --overwrite starts afresh over it
+    assert Trainer(cfg, str(out), device="cpu", progress=False, overwrite=True).step == 0
 
 
 def test_stop_request_checkpoints_and_returns(img_dir, tmp_path):

@@ -1,7 +1,7 @@
 """Train RASNet (SiamFC-style pairs, Omega-weighted balanced logistic loss).
 
     python tools/train.py --config experiments/rasnet.yaml [--output DIR]
-        [--resume auto|CHECKPOINT] [--device cpu|cuda|cuda:N]
+        [--resume auto|CHECKPOINT] [--overwrite] [--device cpu|cuda|cuda:N]
         [--data TYPE=ROOT[,ANNO] ...] [--set KEY VALUE ...] [--max-steps N] [--no-progress]
 
     torchrun --nproc_per_node N tools/train.py --config experiments/rasnet.yaml ...
@@ -13,15 +13,18 @@ model_final.pth ({'state_dict', 'cfg'}: for tools/test.py --snapshot), train_log
 val_log.csv, curves.png, train.log and config.yaml (the merged config).
 
 --resume auto continues from <output>/checkpoint_latest.pth when there is one (else starts
-afresh); the resumed run continues exactly where the checkpoint was written.
+afresh; when it does not load, from the newest checkpoint_e<N>.pth that does, with a
+warning); the resumed run continues exactly where the checkpoint was written. An output
+folder holding an earlier run's checkpoint is refused without --resume or --overwrite.
 --data replaces TRAIN.DATASETS with the sources given, e.g.
     --data got10k=/data/GOT-10k/train pysot=/data/vid/crop511,/data/vid/train.json
            still=skimage video=/data/videos
 --set KEY VALUE pairs override the config (yacs), e.g. --set TRAIN.EPOCH 10 TRAIN.BATCH_SIZE 16.
 
 Exit status: 0 done (or stopped by --max-steps / SIGTERM after writing a checkpoint);
-1 configuration or data error (a missing dataset, or data so broken that
-TRAIN.MAX_RETRIES samples in a row were unusable); 2 the run diverged (the message names
+1 configuration, data or checkpoint error (a missing dataset, data so broken that
+TRAIN.MAX_RETRIES samples in a row were unusable, a checkpoint that does not load, an
+output folder holding another run); 2 the run diverged (the message names
 the step and the last good checkpoint, which is kept).
 """
 import argparse
@@ -32,6 +35,7 @@ import torch.distributed as dist
 
 from ..config import DEFAULT_CONFIG, ConfigError
 from ..datasets import DatasetError
+from ..models.model_load import CheckpointError
 from ..training import (SOURCE_TYPES, DataUnusable, Trainer, TrainingDiverged,
                         init_distributed)
 from ..training.launch import setup_logging, share_cpu_threads, training_config
@@ -45,6 +49,9 @@ def parse_args(argv=None):
     p.add_argument("--output", default=None, help="output folder (default TRAIN.SNAPSHOT_DIR)")
     p.add_argument("--resume", nargs="?", const="auto", default=None, metavar="auto|PATH",
                    help="resume from a checkpoint; 'auto' (or no value): the output's latest")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh in an output folder that holds an earlier run's "
+                        "checkpoint (its checkpoints and logs are replaced)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: CUDA if "
                    "available and cfg.CUDA, else cpu)")
     p.add_argument("--data", nargs="+", default=None, metavar="TYPE=ROOT[,ANNO]",
@@ -72,7 +79,7 @@ def main(argv=None):
         share_cpu_threads(args.device, world)
         setup_logging(output, rank)
         trainer = Trainer(cfg, output, device=args.device, resume=args.resume,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, overwrite=args.overwrite)
         trainer.install_signal_handlers()
         final = trainer.train(max_steps=args.max_steps)
         if rank == 0:
@@ -83,7 +90,8 @@ def main(argv=None):
         if rank == 0:
             print("training diverged: %s" % e, file=sys.stderr)
         status = 2
-    except (ConfigError, DatasetError, DataUnusable, FileNotFoundError) as e:
+    except (ConfigError, DatasetError, DataUnusable, CheckpointError, FileNotFoundError,
+            FileExistsError) as e:
         print("error: %s" % e, file=sys.stderr)
         status = 1
     finally:

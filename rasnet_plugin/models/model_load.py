@@ -4,6 +4,7 @@
 
 * `safe_load(path)`: torch.load with weights_only=True, so a file holding Python code is
   refused rather than run; errors name the file (missing, not a torch file, code inside).
+  Every refusal here is a `CheckpointError` (a ValueError) naming the file.
 * `extract_state_dict(obj)`: the state_dict inside a loaded checkpoint (plain, or under
   'state_dict' / 'model', with a DataParallel `module.` prefix removed).
 * `check_finite`, `check_keys`: refuse NaN/inf tensors, and name missing / unexpected keys
@@ -25,9 +26,13 @@ import torch
 
 from .mobilenet import TORCHVISION_BLOCKS, MobileNetV2
 
-__all__ = ["safe_load", "read_checkpoint", "extract_state_dict", "remove_prefix",
+__all__ = ["CheckpointError", "safe_load", "read_checkpoint", "extract_state_dict", "remove_prefix",
            "check_finite", "check_keys", "load_state_dict_checked", "load_checkpoint",
            "state_signature", "resolve_pretrained", "load_pretrained_backbone"]
+
+
+class CheckpointError(ValueError):
+    """A file that is not the checkpoint it should be; the message names the file."""
 
 
 def _names(keys, limit=5):
@@ -55,13 +60,13 @@ def safe_load(path):
     except pickle.UnpicklingError as e:
         if "Weights only load failed" in str(e) and "global" in str(e).lower():
             # a pickle naming Python callables/classes (code), not only tensors
-            raise ValueError("%s: refused to unpickle code: the file holds Python objects, not "
+            raise CheckpointError("%s: refused to unpickle code: the file holds Python objects, not "
                              "only tensors, and is loaded with weights_only=True; re-save it as "
                              "a plain state_dict (only from a source you trust)" % path) from None
-        raise ValueError("%s: not a torch checkpoint file (no zip archive or pickle that "
+        raise CheckpointError("%s: not a torch checkpoint file (no zip archive or pickle that "
                          "torch.load can read)" % path) from None
     except Exception as e:  # torch's legacy loader raises KeyError/EOFError/... on junk
-        raise ValueError("%s: not a torch checkpoint file (%s: %s)"
+        raise CheckpointError("%s: not a torch checkpoint file (%s: %s)"
                          % (path, type(e).__name__, _first_line(e))) from None
 
 
@@ -89,11 +94,11 @@ def extract_state_dict(obj, path="<checkpoint>"):
                 obj = obj[key]
                 break
     if not isinstance(obj, dict) or not obj:
-        raise ValueError("%s: not a RASNet checkpoint (expected a state_dict, or a dict with "
+        raise CheckpointError("%s: not a RASNet checkpoint (expected a state_dict, or a dict with "
                          "'state_dict' or 'model'; got %s)" % (path, type(obj).__name__))
     bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
     if bad:
-        raise ValueError("%s: not a RASNet checkpoint (entries that are not named tensors: %s)"
+        raise CheckpointError("%s: not a RASNet checkpoint (entries that are not named tensors: %s)"
                          % (path, _names(map(str, bad))))
     return remove_prefix(obj, "module.")
 
@@ -103,7 +108,7 @@ def check_finite(state, path="<checkpoint>"):
     would only show up as NaN scores later)."""
     for k, v in state.items():
         if (v.is_floating_point() or v.is_complex()) and not bool(torch.isfinite(v).all()):
-            raise ValueError("%s: tensor %s holds NaN or inf values; refusing to load a "
+            raise CheckpointError("%s: tensor %s holds NaN or inf values; refusing to load a "
                              "diverged checkpoint" % (path, k))
 
 
@@ -123,12 +128,12 @@ def check_keys(model, state, path="<checkpoint>"):
         hint = ""
         if any(k.startswith(("rpn_head.", "backbone.features.")) for k in unexpected):
             hint = " (this looks like a PySOT ModelBuilder checkpoint)"
-        raise ValueError("%s: not a RASNet checkpoint for this config%s; %s"
+        raise CheckpointError("%s: not a RASNet checkpoint for this config%s; %s"
                          % (path, hint, "; ".join(parts)))
     shapes = ["%s %s vs model %s" % (k, tuple(state[k].shape), tuple(own[k].shape))
               for k in state if state[k].shape != own[k].shape]
     if shapes:
-        raise ValueError("%s: not a RASNet checkpoint for this config; shape mismatch: %s"
+        raise CheckpointError("%s: not a RASNet checkpoint for this config; shape mismatch: %s"
                          % (path, _names(shapes, 3)))
 
 
@@ -218,19 +223,19 @@ def load_pretrained_backbone(backbone, spec):
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not state:
-        raise ValueError("%s: not a state_dict" % path)
+        raise CheckpointError("%s: not a state_dict" % path)
     state = _strip(state)
     if isinstance(backbone, MobileNetV2):
         state = _from_torchvision(state)
     own = backbone.state_dict()
     missing = sorted(k for k in own if k not in state)
     if missing:
-        raise ValueError("%s: does not fit the %s trunk; missing %d tensors, e.g. %s"
+        raise CheckpointError("%s: does not fit the %s trunk; missing %d tensors, e.g. %s"
                          % (path, type(backbone).__name__, len(missing), ", ".join(missing[:3])))
     bad = ["%s %s vs %s" % (k, tuple(state[k].shape), tuple(own[k].shape))
            for k in own if tuple(state[k].shape) != tuple(own[k].shape)]
     if bad:
-        raise ValueError("%s: shape mismatch for the %s trunk: %s"
+        raise CheckpointError("%s: shape mismatch for the %s trunk: %s"
                          % (path, type(backbone).__name__, "; ".join(bad[:3])))
     backbone.load_state_dict({k: state[k] for k in own})
     return path

@@ -16,6 +16,7 @@ have passed the loss guard: a periodic checkpoint of step k is written during st
 once its weights gave a finite, non-exploding loss; an epoch-end one after a finite
 validation loss. A kill loses at most one checkpoint interval (and a step).
 """
+import copy
 import logging
 import math
 import os
@@ -33,7 +34,8 @@ from ..config import ConfigError
 from ..fileio import atomic_save, atomic_write_text, remove_stale_temps
 from ..hardware import describe, resolve_precision, warn_if_emulated
 from ..models import build_model
-from ..models.model_load import load_pretrained_backbone, load_state_dict_checked, safe_load
+from ..models.model_load import (CheckpointError, check_finite, check_keys, extract_state_dict,
+                                 load_pretrained_backbone, load_state_dict_checked, safe_load)
 from .augment import AugParams, train_search_size
 from .curves import CurveLogger
 from .loss import label_maps, pair_losses
@@ -46,6 +48,8 @@ __all__ = ["Trainer", "TrainingDiverged", "LossGuard", "lr_at", "atomic_save", "
 logger = logging.getLogger("rasnet_plugin.training")
 CHECKPOINT_VERSION = 1
 LATEST = "checkpoint_latest.pth"
+# what load_checkpoint needs of a checkpoint (state_dict writes them all)
+TRAINING_KEYS = ("state_dict", "optimizer", "step", "rng", "sampler", "guard")
 FINAL = "model_final.pth"
 BEST = "model_best.pth"          # lowest validation loss so far (epoch ends)
 
@@ -179,15 +183,23 @@ class Trainer:
 
     `sources` / `val_sources` (lists of Source) replace the ones cfg.TRAIN.DATASETS
     describes. `after_step(trainer)` is called after every optimizer step (tests).
+    A folder that holds an earlier run's checkpoint is refused (FileExistsError) unless
+    `resume` continues it or `overwrite=True` starts afresh over it.
     """
 
     def __init__(self, cfg, output_dir=None, device=None, resume=None, progress=True,
-                 sources=None, val_sources=None):
+                 sources=None, val_sources=None, overwrite=False):
         self.cfg = cfg.clone()
         t = self.cfg.TRAIN
         self.rank, self.world, self.local_rank = _dist_info()
         self.is_main = self.rank == 0
         self.output_dir = os.path.abspath(output_dir or t.SNAPSHOT_DIR)
+        if not resume and not overwrite and os.path.isfile(os.path.join(self.output_dir, LATEST)):
+            # checked before anything is written: a fresh start would replace the logs and
+            # then the checkpoints of that run
+            raise FileExistsError(
+                "%s holds the checkpoint of an earlier run (%s): continue it with --resume "
+                "auto, or start afresh over it with --overwrite" % (self.output_dir, LATEST))
         self.progress = progress
         self.after_step = None
         self._stop_requested = False   # set by a signal, on this process
@@ -243,13 +255,12 @@ class Trainer:
 
         if self.is_main:
             remove_stale_temps(self.output_dir)
-        resumed = self._find_resume(resume) if resume else None
+        resumed = self._resume(resume) if resume else None
         if resumed:
-            self.load_checkpoint(resumed)
             self.last_checkpoint_step = self.step
         elif self.is_main and os.path.isfile(os.path.join(self.output_dir, LATEST)):
-            logger.warning("%s already holds a checkpoint: starting afresh overwrites it "
-                           "(use --resume auto to continue that run)", self.output_dir)
+            logger.warning("%s holds a checkpoint: starting afresh over it (overwrite)",
+                           self.output_dir)
         self._set_lr(self.step // self.steps_per_epoch)
         self.curves = CurveLogger(self.output_dir, self.step if resumed else None) \
             if self.is_main else None
@@ -379,17 +390,39 @@ class Trainer:
             g["lr"] = base * g["lr_scale"]
 
     # ------------------------------------------------------------ checkpoints
-    def _find_resume(self, resume):
-        if resume == "auto":
-            path = os.path.join(self.output_dir, LATEST)
-            if os.path.isfile(path):
-                return path
+    def _resume_candidates(self):
+        """checkpoint_latest.pth, then the epoch checkpoints, newest first."""
+        epochs = []
+        for name in os.listdir(self.output_dir) if os.path.isdir(self.output_dir) else []:
+            stem = name[len("checkpoint_e"):-len(".pth")]
+            if name.startswith("checkpoint_e") and name.endswith(".pth") and stem.isdigit():
+                epochs.append((int(stem), name))
+        names = [LATEST] + [name for _, name in sorted(epochs, reverse=True)]
+        return [p for p in (os.path.join(self.output_dir, n) for n in names) if os.path.isfile(p)]
+
+    def _resume(self, resume):
+        """Load the checkpoint `resume` names (a path, or "auto": the newest one in the
+        output folder that loads, with a warning for each one that does not); returns its
+        path, or None when "auto" finds none."""
+        if resume != "auto":
+            if not os.path.isfile(resume):
+                raise FileNotFoundError("checkpoint to resume from not found: %s" % resume)
+            self.load_checkpoint(resume)
+            return resume
+        candidates = self._resume_candidates()
+        if not candidates:
             if self.is_main:
-                logger.info("--resume auto: no %s yet, starting from scratch", path)
+                logger.info("--resume auto: no checkpoint in %s yet, starting from scratch",
+                            self.output_dir)
             return None
-        if not os.path.isfile(resume):
-            raise FileNotFoundError("checkpoint to resume from not found: %s" % resume)
-        return resume
+        for path in candidates:
+            try:
+                self.load_checkpoint(path)
+                return path
+            except CheckpointError as e:
+                logger.warning("--resume auto: %s; trying an older checkpoint", e)
+        raise CheckpointError("--resume auto: no checkpoint in %s loads (tried %s)"
+                              % (self.output_dir, ", ".join(map(os.path.basename, candidates))))
 
     def state_dict(self):
         epoch, pos = divmod(self.step, self.steps_per_epoch)
@@ -411,9 +444,25 @@ class Trainer:
                 "version": CHECKPOINT_VERSION}
 
     def load_checkpoint(self, path):
+        """Restore the run saved in `path` (see state_dict). CheckpointError naming the file
+        for one that is not a training checkpoint of this network; nothing is changed then."""
         ckpt = safe_load(path)
-        self.model.load_state_dict(ckpt["state_dict"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
+        missing = [k for k in TRAINING_KEYS if not isinstance(ckpt, dict) or k not in ckpt]
+        if missing:
+            raise CheckpointError("%s: not a training checkpoint (no %s); weights alone "
+                                  "initialise a run through TRAIN.PRETRAINED"
+                                  % (path, ", ".join(repr(k) for k in missing)))
+        state = extract_state_dict(ckpt, path)       # each raises, naming the file
+        check_finite(state, path)
+        check_keys(self.model, state, path)
+        optimizer = copy.deepcopy(self.optimizer.state_dict())
+        try:
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+        except (ValueError, KeyError, RuntimeError) as e:
+            self.optimizer.load_state_dict(optimizer)
+            raise CheckpointError("%s: its optimizer state does not fit this config's "
+                                  "parameters (%s)" % (path, e)) from None
+        self.model.load_state_dict(state, strict=False)  # strict in effect: keys checked above
         if ckpt.get("scaler") and self.scaler.is_enabled():
             self.scaler.load_state_dict(ckpt["scaler"])
         s = ckpt["sampler"]
