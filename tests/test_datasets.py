@@ -438,6 +438,13 @@ def test_lenient_vot_and_json_name_file_and_reason(tmp_path):
     assert ds.name == "JS" and [v.name for v in ds] == ["a"] and not ds.is_vot
     (name, msg), = broken
     assert name == "b" and path in msg and "init box is empty" in msg
+    meta["b"].update(img_names=[], gt_rect=[])               # a video without frames
+    with open(path, "w") as f:
+        json.dump(meta, f)
+    ds, broken = load_dataset_lenient("JS", root=str(tmp_path))
+    assert [v.name for v in ds] == ["a"]
+    (name, msg), = broken
+    assert name == "b" and path in msg and "no frames" in msg
 
 
 def test_lenient_whole_dataset_and_unsplittable_errors(tmp_path):

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from rasnet_plugin.datasets import load_dataset
+from rasnet_plugin.datasets import DatasetError, load_dataset
 from rasnet_plugin.evaluation import evaluate, metrics as M, results as R
 from test_eval_tool import BOX, POLY, SHIFT, _write_dataset  # noqa: E402  (tests/ on sys.path)
 
@@ -150,3 +150,27 @@ def test_absent_and_present_tags_make_frames_misses_in_ope(tmp_path):
     assert t.videos["s1"].precision_20 == 0.75 and t.videos["s1"].norm_precision_20 == 0.75
     assert t.videos["s2"].precision_20 == 0.5 and t.videos["s2"].norm_precision_20 == 0.5
     assert t.overall.auc == pytest.approx(25 / 42) and t.overall.precision_20 == 0.625
+
+
+def test_lasot_json_absent_field_keeps_present_frames(tmp_path):
+    # PySOT's LaSOT JSON: absent == 1 marks frames where the target IS present. Frame 3 is
+    # absent (gt [0, 0, 0, 0]); boxes perfect elsewhere. As PySOT: that frame is dropped,
+    # the count stays 4 -> precision 3/4, AUC 3/4 * 20/21
+    box = [10.0, 10.0, 20.0, 20.0]
+    _write_dataset(tmp_path / "ds", "LASOTLIKE", {"v": ([box] * 3 + [[0, 0, 0, 0]], [])},
+                   extra={"v": {"absent": [1, 1, 1, 0]}})
+    ds = load_dataset("LASOTLIKE", root=tmp_path / "ds")
+    assert ds["v"].tags["present"].tolist() == [True, True, True, False]
+    R.save_result(tmp_path / "res", "LASOTLIKE", "t", "v", np.array([box] * 4))
+    t = evaluate(ds, tmp_path / "res").trackers["t"]
+    assert t.videos["v"].precision_20 == 0.75
+    assert t.videos["v"].auc == pytest.approx(15 / 21)
+
+
+@pytest.mark.parametrize("absent, message", [([1, 1], "'absent' has 2 values for 4 frames"),
+                                             ([1, 2, 1, 1], "'absent' must be a list of 0/1")])
+def test_lasot_json_absent_field_is_checked(tmp_path, absent, message):
+    box = [10.0, 10.0, 20.0, 20.0]
+    _write_dataset(tmp_path / "ds", "BAD", {"v": ([box] * 4, [])}, extra={"v": {"absent": absent}})
+    with pytest.raises(DatasetError, match=message):
+        load_dataset("BAD", root=tmp_path / "ds")

@@ -337,6 +337,8 @@ def load_json_video(name, entry, ds_dir, json_path):
         raise DatasetError(f"{where}: field 'attr' must be a list of strings")
     if len(rows) != len(names):
         raise DatasetError(f"{where}: {len(rows)} gt_rect rows but {len(names)} img_names")
+    if not names:
+        raise DatasetError(f"{where}: no frames (img_names and gt_rect are empty)")
     if len(init) != 4 or not all(_is_number(v) for v in init):
         raise DatasetError(f"{where}: field 'init_rect' must be 4 numbers, got {init!r}")
     init = [_as_float(v) for v in init]
@@ -352,6 +354,16 @@ def load_json_video(name, entry, ds_dir, json_path):
             raise DatasetError(f"{where}: field {tag!r} has {len(flags)} values for "
                                f"{len(names)} frames")
         tags[tag] = np.array(list(flags) + [0] * (len(names) - len(flags))) != 0
+    # LaSOT's per-frame visibility; in PySOT's LaSOT JSON, absent == 1 means the target
+    # is *present* (its evaluation keeps those frames), whatever the name says
+    absent = _field(entry, "absent", (list,), where, required=False)
+    if absent is not None:
+        if not all((_is_number(v) or isinstance(v, bool)) and v in (0, 1) for v in absent):
+            raise DatasetError(f"{where}: field 'absent' must be a list of 0/1 values")
+        if len(absent) != len(names):
+            raise DatasetError(f"{where}: field 'absent' has {len(absent)} values for "
+                               f"{len(names)} frames")
+        tags["present"] = np.array(absent) == 1
     paths = _resolve_images(names, ds_dir, where)
     return Video(name, paths, gt, init_rect=init, attr=attr, tags=tags, source=json_path)
 
