@@ -86,6 +86,19 @@ def torchvision_layout(trunk, extra=True):
     return out
 
 
+def test_unknown_backbone_type_and_kwargs_are_named():
+    cfg = get_default_config()
+    cfg.BACKBONE.TYPE = "resnet50"
+    with pytest.raises(ValueError, match="BACKBONE.TYPE: unknown backbone 'resnet50' "
+                                         "\\(known: alexnet, mobilenetv2\\)"):
+        build_model(cfg)
+    cfg = get_default_config()
+    cfg.BACKBONE.KWARGS.widthh = 2          # KWARGS takes any key (PySOT's node); ours none
+    with pytest.raises(ValueError, match="BACKBONE.KWARGS.widthh: not an argument of the "
+                                         "alexnet trunk"):
+        build_model(cfg)
+
+
 def test_pretrained_torchvision_layout_loads_into_the_trunk(tmp_path):
     torch.manual_seed(1)
     source = MobileNetV2()

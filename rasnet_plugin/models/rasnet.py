@@ -1,4 +1,6 @@
 """RASNet: f(z, x) = adjust((spatial * channel * phi(z)) (*) phi(x))."""
+import inspect
+
 import torch
 import torch.nn as nn
 
@@ -255,7 +257,14 @@ def build_model(cfg=None):
     if name not in BACKBONES:
         raise ValueError("BACKBONE.TYPE: unknown backbone %r (known: %s)"
                          % (name, ", ".join(sorted(BACKBONES))))
-    backbone = BACKBONES[name](**dict(cfg.BACKBONE.KWARGS))
+    kwargs = dict(cfg.BACKBONE.KWARGS)
+    known = [k for k, p in inspect.signature(BACKBONES[name]).parameters.items()
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = sorted(k for k in kwargs if k not in known)
+    if unknown:  # (the node takes any key: each trunk has its own arguments)
+        raise ValueError("BACKBONE.KWARGS.%s: not an argument of the %s trunk (its arguments: "
+                         "%s)" % (unknown[0], name, ", ".join(known) or "none"))
+    backbone = BACKBONES[name](**kwargs)
     full = backbone.feature_size(cfg.TRACK.EXEMPLAR_SIZE)
     a = cfg.ADJUST
     neck = None
