@@ -105,6 +105,9 @@ def test_soak_cli_exit_status(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(rasnet_plugin, "build_tracker", lambda *a: _StubTracker(nan_at=[3]))
     assert soak_cli.main(common + ["--max-rss-growth", "100", "--max-time-growth", "100"]) == 1
     assert "soak: FAILED: 1 non-finite or empty boxes" in capsys.readouterr().out
+    with pytest.raises(SystemExit):                   # an empty timing window: refused
+        soak_cli.main(common + ["--window", "0"])
+    assert "--window must be >= 1" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- training curves

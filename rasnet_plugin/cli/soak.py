@@ -50,6 +50,8 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.frames < 2:
         p.error("--frames must be >= 2")
+    if args.window < 1:
+        p.error("--window must be >= 1")
     return args
 
 
