@@ -47,7 +47,10 @@ def test_thread_count_by_load(two_threads, busy, expected):
     share = cores.CoreShare(probe=lambda: busy)
     with share.frame() as n:
         assert n == expected == torch.get_num_threads()
-    assert cores.CoreShare(enabled=False, probe=lambda: 5).free_cores() is not None
+    # free_cores still reports (5 busy of the cores: at least 1 left), frame() ignores it
+    assert cores.CoreShare(enabled=False, probe=lambda: 5).free_cores() == \
+        max(1, cores._cores() - 5)
+    assert cores.CoreShare(probe=lambda: 0).free_cores() == cores._cores()
     with cores.CoreShare(enabled=False, probe=lambda: 5).frame() as n:
         assert n == 2                    # switched off: the caller's threads
 

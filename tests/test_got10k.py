@@ -1,8 +1,8 @@
 """The got10k toolkit adapter (rasnet_plugin.integrations.got10k): the toolkit's own
 `Tracker.track` loop and `ExperimentOTB` on a real sequence, read back by tools/eval.py.
 
-The real sequence comes from the folder RASNET_TEST_DATA names:
-OTB-dev/Crossing; the tests that need it skip without it. Only its first few frames run.
+The sequence is OTB-dev/Crossing of the folder RASNET_TEST_DATA names, else the first video
+of the bundled benchmark written as an OTB folder. Only its first few frames run.
 """
 import importlib
 import importlib.util
@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
@@ -23,9 +24,6 @@ CROSSING = os.path.join(DATA, "OTB-dev", "Crossing")
 FRAMES = 8  # of Crossing's 120: enough to move, cheap on 2 CPU cores
 MODULE = "rasnet_plugin.integrations.got10k"
 
-needs_crossing = pytest.mark.skipif(not os.path.isdir(CROSSING),
-                                    reason="real sequence %s absent (set RASNET_TEST_DATA)"
-                                    % CROSSING)
 needs_got10k = pytest.mark.skipif(importlib.util.find_spec("got10k") is None,
                                   reason="the got10k toolkit is not installed: "
                                   "pip install -e '.[got10k]'")
@@ -47,17 +45,31 @@ def _adapter():
     return RASNetGOT10kTracker(device="cpu")
 
 
+def _bundled_as_otb(root):
+    """The bundled benchmark's first video, its first FRAMES frames, as an OTB folder named
+    Crossing (JPEG frames, integer boxes: what the got10k toolkit reads)."""
+    from rasnet_plugin.datasets import ensure_bundled, load_dataset
+
+    video = load_dataset(ensure_bundled(str(root / "bundled"))).videos[0]
+    seq = root / "Crossing"
+    (seq / "img").mkdir(parents=True)
+    for i in range(FRAMES):
+        cv2.imwrite(str(seq / "img" / ("%04d.jpg" % (i + 1))), video.load_frame(i))
+    np.savetxt(seq / "groundtruth_rect.txt", np.round(video.gt_xywh()[:FRAMES]), fmt="%d",
+               delimiter=",")
+    return str(seq)
+
+
 @pytest.fixture(scope="module")
-def crossing():
+def crossing(tmp_path_factory):
     """(img_files, ground truth, boxes of build_tracker() run directly on our BGR frames)."""
-    if not os.path.isdir(CROSSING):
-        pytest.skip("real sequence %s absent (set RASNET_TEST_DATA)" % CROSSING)
     import rasnet_plugin
     from rasnet_plugin.datasets import load_dataset
 
-    video = load_dataset(CROSSING).videos[0]
-    files = sorted(os.path.join(CROSSING, "img", f) for f in os.listdir(
-        os.path.join(CROSSING, "img")))[:FRAMES]
+    folder = CROSSING if os.path.isdir(CROSSING) else _bundled_as_otb(tmp_path_factory.mktemp("otb"))
+    video = load_dataset(folder).videos[0]
+    files = sorted(os.path.join(folder, "img", f) for f in os.listdir(
+        os.path.join(folder, "img")))[:FRAMES]
     tracker = rasnet_plugin.build_tracker(device="cpu")
     tracker.init(video.load_frame(0), video.init_rect)
     boxes = [list(map(float, video.init_rect))]
@@ -77,7 +89,6 @@ def test_adapter_is_a_got10k_tracker():
 
 
 @needs_got10k
-@needs_crossing
 def test_toolkit_track_loop_equals_build_tracker(crossing):
     files, gt, direct = crossing
     boxes, times = _adapter().track(files, gt[0])  # got10k's own loop: PIL RGB images
@@ -103,7 +114,6 @@ def _tiny_otb(root, files, gt):
 
 
 @needs_got10k
-@needs_crossing
 def test_experiment_otb_results_read_by_our_eval(crossing, tmp_path, monkeypatch):
     from got10k.datasets import otb as got10k_otb
     from got10k.experiments import ExperimentOTB
