@@ -174,3 +174,12 @@ def test_lasot_json_absent_field_is_checked(tmp_path, absent, message):
     _write_dataset(tmp_path / "ds", "BAD", {"v": ([box] * 4, [])}, extra={"v": {"absent": absent}})
     with pytest.raises(DatasetError, match=message):
         load_dataset("BAD", root=tmp_path / "ds")
+
+
+def test_vot_scoring_warns_when_a_first_frame_is_unreadable(tmp_path):
+    # without the image size the regions are not clipped: the scores may change, so say so
+    _write_dataset(tmp_path / "ds", "VOTW", {"a": ([POLY] * 4, [])})
+    (tmp_path / "ds/VOTW/a/0001.png").write_bytes(b"not a png")
+    R.save_result(tmp_path / "res", "VOTW", "t", "a", [[1]] + [BOX] * 3, "vot", run=1)
+    with pytest.warns(UserWarning, match=r"0001.png: unreadable, so video a is scored without"):
+        evaluate(load_dataset("VOTW", root=tmp_path / "ds"), tmp_path / "res")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
@@ -165,7 +166,9 @@ def image_size(video) -> Optional[tuple]:
         return None
     import cv2
     img = cv2.imread(str(paths[0]), cv2.IMREAD_UNCHANGED)
-    if img is None:
+    if img is None:  # scores change without the bounds: say so rather than guess a size
+        warnings.warn("%s: unreadable, so video %s is scored without clipping regions to the "
+                      "image" % (paths[0], getattr(video, "name", "?")), stacklevel=2)
         return None
     return int(img.shape[1]), int(img.shape[0])
 
