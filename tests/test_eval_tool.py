@@ -164,6 +164,20 @@ def test_short_result_names_both_counts(broken, ope_setup, capsys):
     assert str(p) in err and "5 result lines" in err and "8 frames" in err
 
 
+def test_every_bad_result_is_named_at_once(broken, ope_setup, capsys):
+    # two trackers, three problems: one run of the tool names them all
+    import shutil
+    shutil.copytree(broken / "results/SYN/shift5", broken / "results/SYN/other")
+    os.remove(broken / "results/SYN/shift5/jump.txt")
+    (broken / "results/SYN/shift5/walk.txt").write_text("1,2,3,4\n")
+    (broken / "results/SYN/other/walk.txt").write_text("1,2,3\n")
+    err = _tool_error(broken, ope_setup, capsys)
+    assert "3 results are missing or malformed" in err
+    assert str(broken / "results/SYN/shift5/jump.txt") in err
+    assert str(broken / "results/SYN/shift5/walk.txt") in err and "1 result lines" in err
+    assert str(broken / "results/SYN/other/walk.txt") + ":1:" in err
+
+
 def test_no_results_and_unknown_dataset_exit_nonzero(tmp_path, ope_setup):
     out = _run("--tracker_path", str(tmp_path / "empty"), "--dataset", "SYN",
                "--dataset_root", str(ope_setup / "testing_dataset"), cwd=tmp_path)

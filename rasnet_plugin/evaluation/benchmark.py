@@ -198,17 +198,47 @@ def _missing(tracker: str, video: str, expected: Path) -> ResultError:
     return ResultError(f"tracker {tracker!r} has no result for video {video!r}", expected)
 
 
+def _one_error(errors: List[ResultError]) -> Optional[ResultError]:
+    """All the result problems at once (so that one rerun can fix them all): the error
+    itself when there is one, else one ResultError listing each."""
+    flat = [one for e in errors for one in getattr(e, "errors", [e])]
+    if len(flat) <= 1:
+        return flat[0] if flat else None
+    error = ResultError("%d results are missing or malformed:\n  %s"
+                        % (len(flat), "\n  ".join(str(e) for e in flat)))
+    error.errors = flat
+    return error
+
+
+def _read_results(dataset, read) -> Dict[str, object]:
+    """{video name: read(video)} over the dataset, every ResultError collected first."""
+    out, errors = {}, []
+    for video in dataset:
+        try:
+            out[video.name] = read(video)
+        except ResultError as e:
+            errors.append(e)
+    if errors:
+        raise _one_error(errors)
+    return out
+
+
 # --------------------------------------------------------------------------- one-pass
 
 
 def evaluate_ope_tracker(dataset, results_dir, tracker: str) -> OPETrackerResult:
     base = tracker_dir(results_dir, dataset.name, tracker)
-    videos = {}
-    for video in dataset:
+
+    def read(video):
         path = find_ope_result(base, video.name)
         if path is None:
             raise _missing(tracker, video.name, base / f"{video.name}.txt")
-        pred = read_boxes(path, num_frames=len(video))
+        return read_boxes(path, num_frames=len(video))
+
+    preds = _read_results(dataset, read)
+    videos = {}
+    for video in dataset:
+        pred = preds[video.name]
         gt = video.gt_xywh()
         present = _present_mask(video)
         videos[video.name] = OPEScores(M.success_curve(gt, pred, present=present),
@@ -246,17 +276,22 @@ def evaluate_vot_tracker(dataset, results_dir, tracker: str, eao_low: Optional[i
     high = high if eao_high is None else eao_high
     videos: Dict[str, VOTVideoScores] = {}
     eao_ov, eao_fail, eao_w, eao_video = [], [], [], []
-    for video in dataset:
+
+    def read(video):
         runs = vot_run_paths(results_dir, dataset.name, tracker, video.name)
         if not runs:
             raise _missing(tracker, video.name,
                            result_path(results_dir, dataset.name, tracker, video.name, "vot"))
+        return [read_vot_record(path, num_frames=len(video)) for path in runs]
+
+    records = _read_results(dataset, read)
+    for video in dataset:
+        runs = records[video.name]
         size = image_size(video)
         ar_bounds = size
         eao_bounds = None if size is None else (size[0] - 1, size[1] - 1)
         per_run_ov, fails = [], []
-        for path in runs:
-            rec = read_vot_record(path, num_frames=len(video))
+        for rec in runs:
             n_fail, fail_idx = M.vot_failures(rec)
             fails.append(n_fail)
             per_run_ov.append(M.vot_overlaps(rec, video.gt, burnin=burnin, bounds=ar_bounds,
@@ -306,10 +341,15 @@ def evaluate_vot_tracker(dataset, results_dir, tracker: str, eao_low: Optional[i
 
 
 def _evaluate_one(tracker, dataset, results_dir, protocol, eao_low, eao_high, overlap_method):
-    if protocol == "vot":
-        return evaluate_vot_tracker(dataset, results_dir, tracker, eao_low, eao_high,
-                                    overlap_method=overlap_method)
-    return evaluate_ope_tracker(dataset, results_dir, tracker)
+    """The tracker's result, or the ResultError of its results (returned, not raised, so
+    that the errors of every tracker are reported together)."""
+    try:
+        if protocol == "vot":
+            return evaluate_vot_tracker(dataset, results_dir, tracker, eao_low, eao_high,
+                                        overlap_method=overlap_method)
+        return evaluate_ope_tracker(dataset, results_dir, tracker)
+    except ResultError as e:
+        return e
 
 
 def evaluate(dataset, results_dir, trackers: Optional[Sequence[str]] = None, prefix: str = "",
@@ -321,7 +361,8 @@ def evaluate(dataset, results_dir, trackers: Optional[Sequence[str]] = None, pre
     ``trackers``: names to evaluate (default: all folders starting with ``prefix`` that hold
     result files, except those in ``exclude``). ``protocol``: "ope" or "vot" (default:
     ``detect_protocol``). ``num_workers > 1`` evaluates trackers in parallel processes.
-    Raises ``ResultError`` (naming the file) on a missing or malformed result.
+    Raises ``ResultError`` (naming the file) on a missing or malformed result, listing every
+    one of them when there are several.
     """
     if trackers is None:
         trackers = list_trackers(results_dir, dataset.name, prefix, exclude=exclude)
@@ -342,5 +383,8 @@ def evaluate(dataset, results_dir, trackers: Optional[Sequence[str]] = None, pre
         import multiprocessing
         with multiprocessing.Pool(processes=num_workers) as pool:
             outs = pool.map(job, trackers)
+    error = _one_error([r for r in outs if isinstance(r, ResultError)])
+    if error is not None:
+        raise error
     attrs = _ope_attributes(dataset) if protocol == "ope" else {}
     return BenchmarkResult(dataset.name, protocol, {r.name: r for r in outs}, attrs)
