@@ -84,6 +84,23 @@ def test_has_result(tmp_path):
     assert R.has_result(tmp_path, "OTB100", "m", "v")
 
 
+def test_check_result_reads_back_every_protocol(tmp_path):
+    R.save_result(tmp_path, "D", "m", "o", np.zeros((3, 4)))
+    R.save_result(tmp_path, "D", "m", "v", [[1], [0.0, 0, 2, 2], [2]], "vot")
+    R.save_result(tmp_path, "D", "m", "g", np.zeros((3, 4)), "got10k", times=[0.1, 0.1, 0.1])
+    for video, protocol in (("o", "ope"), ("v", "vot"), ("g", "got10k")):
+        R.check_result(tmp_path, "D", "m", video, 3, protocol)         # whole: no error
+        with pytest.raises(ResultError, match="3 result lines but the ground truth has 4"):
+            R.check_result(tmp_path, "D", "m", video, 4, protocol)
+    tpath = R.time_path(tmp_path, "D", "m", "g")
+    tpath.write_text("0.1\n0.1\n")
+    with pytest.raises(ResultError, match="g_time.txt: 2 time lines but the ground truth has 3"):
+        R.check_result(tmp_path, "D", "m", "g", 3, "got10k")
+    (tmp_path / "D/m/o.txt").write_text("0,0,1,1\n0,0,x,1\n0,0,1,1\n")
+    with pytest.raises(ResultError, match="o.txt:2"):
+        R.check_result(tmp_path, "D", "m", "o", 3)
+
+
 def test_existing_file_is_replaced(tmp_path):
     p = tmp_path / "OTB100/m/v.txt"
     R.write_boxes(p, np.ones((3, 4)))

@@ -149,6 +149,15 @@ def test_one_pass_layout_resume_force_and_workers(datasets, tmp_path):
     assert os.path.getmtime(paths[1]) > 1_000_000_000
     assert [open(p).read() for p in paths] == contents
 
+    # a result cut short by hand is not trusted on resume: named, tracked again, whole
+    with open(paths[0], "w") as f:
+        f.write(contents[0].splitlines(keepends=True)[0])
+    out = run_tool(str(tmp_path), *common)
+    assert out.returncode == 0, out.stderr
+    assert "re-run: the result there was unusable" in out.stdout and paths[0] in out.stdout
+    assert "1 result lines but the ground truth has 8 frames" in out.stdout
+    assert [open(p).read() for p in paths] == contents and out.stdout.count("skip") == 1
+
     # two worker processes write the same files as one
     out = run_tool(str(tmp_path), *common, "--num-workers", "2", "--model-name", "rasnet_w2")
     assert out.returncode == 0, out.stderr
@@ -192,7 +201,10 @@ def test_vot_protocol_helpers():
     side = np.sqrt(200) + 1
     np.testing.assert_allclose(box, [50 - (side - 1) / 2, 50 - (side - 1) / 2, side, side])
     assert tool.overlap([0, 0, 10, 10], tool.gt_polygon([50, 50, 10, 10]), (100, 100)) == 0
-    assert tool.overlap([50, 50, 10, 10], tool.gt_polygon([50, 50, 10, 10]), (100, 100)) > 0.6
+    # the rectangle [50, 50, 10, 10] spans pixels 50..60 (11 x 11), its PySOT polygon
+    # 50..59 (10 x 10): 100 shared of 121
+    assert tool.overlap([50, 50, 10, 10], tool.gt_polygon([50, 50, 10, 10]),
+                        (100, 100)) == pytest.approx(100 / 121, rel=1e-6)
 
 
 # ---------------------------------------------------------------- failures

@@ -11,7 +11,8 @@ from .metrics import (DEFAULT_EAO_INTERVAL, EAO_INTERVALS, NORM_PRECISION_THRESH
                       eao_from_curve, expected_average_overlap, iou, norm_precision_curve,
                       precision_at, precision_curve, region_overlap, robustness, success_auc,
                       success_curve, vot_accuracy, vot_failures, vot_overlaps)
-from .results import (PROTOCOLS, ResultError, atomic_write_text, has_result, list_trackers,
+from .results import (PROTOCOLS, ResultError, atomic_write_text, check_result, has_result,
+                      list_trackers,
                       read_boxes, read_times, read_vot_record, result_path, save_result,
                       time_path, vot_run_paths, write_boxes, write_times, write_vot_record)
 from .benchmark import (BenchmarkResult, OPEScores, OPETrackerResult, VOTTrackerResult,
@@ -24,6 +25,7 @@ __all__ = [
     "vot_overlaps", "vot_accuracy", "vot_failures", "robustness", "eao_curve",
     "eao_from_curve", "expected_average_overlap",
     "PROTOCOLS", "ResultError", "atomic_write_text", "result_path", "time_path", "has_result",
+    "check_result",
     "vot_run_paths", "list_trackers", "write_boxes", "write_vot_record", "write_times",
     "save_result", "read_boxes", "read_vot_record", "read_times",
     "BenchmarkResult", "OPEScores", "OPETrackerResult", "VOTTrackerResult", "VOTVideoScores",

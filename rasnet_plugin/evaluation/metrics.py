@@ -20,8 +20,9 @@ One-pass (OPE) metrics, per sequence:
 VOT (reset protocol) metrics, a record being one entry per frame, ``[1]`` (initialised),
 ``[2]`` (failure), ``[0]`` (skipped) or a box / polygon:
 
-* ``vot_overlaps``: region overlap per frame, NaN for the code frames and for ``burnin``
-  frames from each ``[1]`` on (the initialisation frame included).
+* ``vot_overlaps``: region overlap per frame, NaN for the code frames, for ``burnin``
+  frames from each ``[1]`` on (the initialisation frame included) and for frames whose
+  ground truth or prediction is not finite (VOT writes NaN where no target is annotated).
 * ``vot_accuracy``: NaN-mean of those overlaps (burnin 10 in PySOT's A-R benchmark).
 * ``vot_failures``: the frames marked ``[2]``; ``robustness`` = failures / frames * 100,
   PySOT's printed "Robustness".
@@ -219,21 +220,30 @@ def _is_convex(poly) -> bool:
     return True
 
 
+def _undefined(region1, region2) -> bool:
+    """True when there is no overlap to judge: a VOT code, or a region with NaN / inf values
+    (the VOT toolkit's ground truth for a frame without annotation)."""
+    if len(region1) == 1 or len(region2) == 1:
+        return True
+    return not (np.isfinite(np.asarray(region1, dtype=np.float64)).all()
+                and np.isfinite(np.asarray(region2, dtype=np.float64)).all())
+
+
 def region_overlap(region1, region2, bounds: Optional[Sequence[float]] = None,
                    method: str = "exact") -> float:
     """Overlap (intersection over union) of two regions, each ``x, y, w, h`` or a polygon.
 
     ``bounds = (width, height)`` limits both regions to the image ``[0, W] x [0, H]``
-    (PySOT passes the image size). A one-element region (a VOT code) gives NaN; an empty
-    region gives 0. ``method="exact"``: polygon geometry (at least one region convex, as
-    boxes and VOT quadrilaterals are); ``method="raster"``: PySOT's pixel overlap
-    (``raster_overlap``).
+    (PySOT passes the image size). A one-element region (a VOT code) or a non-finite one
+    (an unannotated frame) gives NaN; an empty region gives 0. ``method="exact"``: polygon
+    geometry (at least one region convex, as boxes and VOT quadrilaterals are);
+    ``method="raster"``: PySOT's pixel overlap (``raster_overlap``).
     """
     if method == "raster":
         return raster_overlap(region1, region2, bounds)
     if method != "exact":
         raise ValueError(f"method must be 'exact' or 'raster', got {method!r}")
-    if len(region1) == 1 or len(region2) == 1:
+    if _undefined(region1, region2):
         return float("nan")
     p1, p2 = _as_polygon(region1), _as_polygon(region2)
     if bounds is not None:
@@ -354,8 +364,9 @@ def _raster_mask(xs, ys, width: int, height: int) -> np.ndarray:
 
 
 def raster_overlap(region1, region2, bounds: Optional[Sequence[float]] = None) -> float:
-    """Pixel-rasterised overlap of two regions, as PySOT's ``vot_overlap`` computes it."""
-    if len(region1) == 1 or len(region2) == 1:
+    """Pixel-rasterised overlap of two regions, as PySOT's ``vot_overlap`` computes it
+    (NaN for a VOT code or a non-finite region, as ``region_overlap``)."""
+    if _undefined(region1, region2):  # NaN would not even give a mask size
         return float("nan")
     p1 = np.asarray(_as_polygon(region1), dtype=_F32)
     p2 = np.asarray(_as_polygon(region2), dtype=_F32)
@@ -432,8 +443,9 @@ def vot_overlaps(record, gt, burnin: int = 0, bounds=None, method: str = "raster
     """Per-frame overlap of a VOT record with the ground truth (N, 4) or (N, 8).
 
     Code frames ([1], [2], [0]) are NaN; with ``burnin > 0`` the ``burnin`` frames starting at
-    each ``[1]`` are NaN too. The record and ground truth are compared over their common
-    length. ``method``: "raster" (PySOT's pixel overlap, default) or "exact" (geometry).
+    each ``[1]`` are NaN too; so are frames whose ground truth or region is not finite. The
+    record and ground truth are compared over their common length. ``method``: "raster"
+    (PySOT's pixel overlap, default) or "exact" (geometry).
     """
     if method not in ("raster", "exact"):
         raise ValueError(f"method must be 'raster' or 'exact', got {method!r}")
@@ -450,8 +462,10 @@ def vot_overlaps(record, gt, burnin: int = 0, bounds=None, method: str = "raster
         return out
     if gt.ndim == 2 and gt.shape[1] == 4 and all(len(record[i]) == 4 for i in idx):
         pred = np.array([record[i] for i in idx], dtype=np.float64)
+        # non-finite rows (unannotated frames) stay NaN, as in region_overlap
+        ok = np.isfinite(pred).all(axis=1) & np.isfinite(gt[idx]).all(axis=1)
         fn = _raster_box_overlaps if method == "raster" else _bounded_box_overlaps
-        out[idx] = fn(pred, gt[idx], bounds)
+        out[idx[ok]] = fn(pred[ok], gt[idx[ok]], bounds)
     else:
         for i in idx:
             out[i] = region_overlap(record[i], gt[i], bounds, method)

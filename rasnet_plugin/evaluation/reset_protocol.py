@@ -1,13 +1,21 @@
 """The pieces of VOT's supervised (reset) protocol as PySOT's tools/test.py applies them:
-the ground-truth polygon of a row, the box a (re)initialisation starts from, and the
-overlap that decides a failure."""
+the ground-truth polygon of a row, the box a (re)initialisation starts from, the overlap
+that decides a failure, and whether a row is annotated at all (the VOT toolkit writes NaN
+for frames without a visible / annotated target)."""
 import numpy as np
 
 from .metrics import region_overlap
 
-__all__ = ["SKIP_AFTER_FAILURE", "gt_polygon", "pysot_init_box", "overlap"]
+__all__ = ["SKIP_AFTER_FAILURE", "annotated", "gt_polygon", "pysot_init_box", "overlap"]
 
 SKIP_AFTER_FAILURE = 5  # PySOT: re-initialise at failure + 5
+
+
+def annotated(row):
+    """True when every value of a ground-truth row is finite. A NaN row has no overlap to
+    judge (not a failure) and no box to (re)initialise from (the next annotated frame is
+    used instead)."""
+    return bool(np.isfinite(np.asarray(row, dtype=np.float64)).all())
 
 
 def gt_polygon(row):
@@ -35,5 +43,6 @@ def pysot_init_box(row):
 
 
 def overlap(pred, gt_poly, bounds):
-    """PySOT's `vot_overlap`: rasterised overlap within the image (width, height)."""
+    """PySOT's `vot_overlap`: rasterised overlap within the image (width, height); NaN when
+    either region is not finite."""
     return region_overlap(pred, gt_poly, bounds=bounds, method="raster")

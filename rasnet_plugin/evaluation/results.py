@@ -75,6 +75,23 @@ def has_result(results_dir: PathLike, dataset: str, model: str, video: str,
     return True
 
 
+def check_result(results_dir: PathLike, dataset: str, model: str, video: str, num_frames: int,
+                 protocol: str = "ope", run: int = 1) -> None:
+    """Read an existing result back: ResultError naming the file (and line) when it is
+    malformed or holds another number of frames than ``num_frames`` (a file edited or cut by
+    hand, or left by another version of the dataset)."""
+    path = result_path(results_dir, dataset, model, video, protocol, run)
+    if protocol == "vot":
+        read_vot_record(path, num_frames)
+        return
+    read_boxes(path, num_frames)
+    if protocol == "got10k":
+        times = time_path(results_dir, dataset, model, video)
+        n = len(read_times(times))
+        if n != num_frames:
+            raise ResultError(f"{n} time lines but the ground truth has {num_frames} frames", times)
+
+
 def vot_run_paths(results_dir: PathLike, dataset: str, model: str, video: str) -> List[Path]:
     """All run files ``<video>_NNN.txt`` of a VOT result, sorted by run number."""
     folder = tracker_dir(results_dir, dataset, model) / "baseline" / video

@@ -22,8 +22,8 @@ from typing import NamedTuple
 from ..datasets import DatasetError
 from ..fileio import remove_stale_temps
 from . import display
-from .reset_protocol import SKIP_AFTER_FAILURE, gt_polygon, overlap, pysot_init_box
-from .results import has_result, save_result
+from .reset_protocol import SKIP_AFTER_FAILURE, annotated, gt_polygon, overlap, pysot_init_box
+from .results import ResultError, check_result, has_result, save_result
 
 __all__ = ["FrameError", "Step", "RunJob", "one_pass", "video_frames", "track_ope",
            "track_vot", "run_video", "run_videos", "worker_threads", "cpu_count",
@@ -96,12 +96,16 @@ def track_ope(tracker, video, vis=False, nonfinite=None):
 def track_vot(tracker, video, vis=False, nonfinite=None):
     """PySOT's reset protocol: 1 at (re)initialisation, 2 at a failure (overlap with the
     ground truth <= 0), 0 for the skipped frames, re-initialisation SKIP_AFTER_FAILURE
-    frames after the failure. Returns (record, per-frame seconds, failures); `nonfinite`:
+    frames after the failure. A frame whose ground truth is NaN (VOT: not annotated) is
+    never a failure, and a re-initialisation due there moves on to the next annotated
+    frame (0 until then). Returns (record, per-frame seconds, failures); `nonfinite`:
     as in track_ope."""
     nonfinite = [0] if nonfinite is None else nonfinite
     record, times = [], []
     frame_counter, lost = 0, 0
     for idx in range(len(video)):
+        if idx == frame_counter and not annotated(video.gt[idx]):
+            frame_counter += 1  # no box to (re)initialise from: try the next frame
         if idx < frame_counter:  # skipped after a failure
             record.append(0)
             times.append(0.0)
@@ -117,7 +121,8 @@ def track_vot(tracker, video, vis=False, nonfinite=None):
             out = tracker.track(img)
             box = out["bbox"]
             nonfinite[0] += bool(out.get("failed"))
-            if overlap(box, gt, (img.shape[1], img.shape[0])) > 0:
+            # no annotation, no overlap to judge: not a failure (the VOT toolkit's rule)
+            if not annotated(video.gt[idx]) or overlap(box, gt, (img.shape[1], img.shape[0])) > 0:
                 record.append(box)
             else:
                 record.append(2)
@@ -146,15 +151,20 @@ class RunJob:
 
 
 def run_video(tracker, video, job):
-    """Track one video (unless its result exists and not `job.force`) and write its result;
-    returns {"video", "error", "skipped", "fps", "lost", "frames", "seconds", "nonfinite"}.
+    """Track one video (unless its result exists, reads back whole, and not `job.force`)
+    and write its result; returns {"video", "error", "skipped", "redone", "fps", "lost",
+    "frames", "seconds", "nonfinite"}, "redone" saying why an existing result was unusable.
     A broken video or a failing tracker gives "error", never an exception."""
-    status = {"video": video.name, "error": None, "skipped": False, "fps": 0.0, "lost": 0,
-              "frames": len(video), "seconds": 0.0, "nonfinite": 0}
+    status = {"video": video.name, "error": None, "skipped": False, "redone": None, "fps": 0.0,
+              "lost": 0, "frames": len(video), "seconds": 0.0, "nonfinite": 0}
     out = (job.results, job.dataset, job.model, video.name)
     if not job.force and has_result(*out, protocol=job.protocol):
-        status["skipped"] = True
-        return status
+        try:
+            check_result(*out, len(video), protocol=job.protocol)
+            status["skipped"] = True
+            return status
+        except ResultError as e:      # cut or edited by hand: track the video again
+            status["redone"] = str(e)
     try:
         fn = track_vot if job.protocol == "vot" else track_ope
         nonfinite = [0]
@@ -262,6 +272,8 @@ class RunSummary:
         if st["nonfinite"]:
             self.nonfinite.append((st["video"], st["nonfinite"]))
             extra += " Non-finite: %d" % st["nonfinite"]
+        if st.get("redone"):
+            extra += " (re-run: the result there was unusable: %s)" % st["redone"]
         return ("(%3d) Video: %-16s Time: %5.1fs Speed: %5.1ffps%s"
                 % (self.done, st["video"], st["seconds"], st["fps"], extra)), False
 
