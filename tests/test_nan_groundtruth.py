@@ -2,9 +2,6 @@
 are NaN and left out of accuracy, never a crash; the reset protocol neither fails on such a
 frame nor re-initialises on one. All expectations are hand-computed."""
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,8 +11,8 @@ from rasnet_plugin.datasets import load_dataset
 from rasnet_plugin.evaluation import evaluate, metrics as M, results as R
 from rasnet_plugin.evaluation import reset_protocol
 from rasnet_plugin.evaluation.running import track_vot
+from test_eval_tool import _rows, _run  # noqa: E402  (tests/ is on sys.path)
 
-REPO = Path(__file__).resolve().parents[1]
 W, H = 64, 48
 NAN = float("nan")
 B = [10.0, 10.0, 20.0, 16.0]       # covers 21 x 17 pixels in PySOT's raster convention
@@ -123,24 +120,9 @@ def test_scoring_skips_the_nan_frame(nan_scoring, method):
         assert np.isnan(t.videos["seq"].overlaps[12]) and np.isfinite(t.eao)
 
 
-def _rows(stdout):
-    rows = {}
-    for line in stdout.splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if line.startswith("|") and len(cells) > 1:
-            try:
-                rows[cells[0]] = [float(c) for c in cells[1:]]
-            except ValueError:
-                continue
-    return rows
-
-
 @pytest.mark.parametrize("nan_scoring", [8], indirect=True)
 def test_eval_tool_scores_nan_ground_truth(nan_scoring):
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    out = subprocess.run([sys.executable, str(REPO / "tools" / "eval.py"), "--dataset", "NANVOT",
-                          "--tracker_path", "results"], cwd=nan_scoring, env=env,
-                         capture_output=True, text=True, timeout=120)
+    out = _run("--dataset", "NANVOT", "--tracker_path", "results", cwd=nan_scoring)
     assert out.returncode == 0, out.stderr
     rows = _rows(out.stdout)  # Accuracy, Robustness, Lost Number (EAO not checked here)
     assert rows["steady"][:3] == [round((2 + 16 / 26) / 3, 3), 0.0, 0.0]

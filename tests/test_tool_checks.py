@@ -3,7 +3,6 @@ training-curve CSVs on resume, the trainer's config.yaml round trip, the PySOT c
 CLI and the VOT record comparison (tools/vot_compare.py)."""
 import csv
 import json
-import math
 import os
 
 import cv2
