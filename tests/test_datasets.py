@@ -248,6 +248,11 @@ def test_error_otb_ground_truth(tmp_path):
     gt = os.path.join(root, "A", "groundtruth_rect.txt")
     _write_gt(gt, _boxes(3))
     _expect_error(root, gt, "3 ground-truth lines but 4 images")
+    # a frame deleted from the middle: the message names it
+    _write_gt(gt, _boxes(4))
+    os.remove(os.path.join(root, "A", "img", "0003.jpg"))
+    _expect_error(root, gt, "4 ground-truth lines but 3 images", "0003.jpg is missing")
+    _write_frames(os.path.join(root, "A", "img"), 1, start=3)
     with open(gt, "w") as f:
         f.write("1,2,3,4\n1,2,3,4\nfoo,2,3,4\n1,2,3,4\n")
     _expect_error(root, gt, "line 3", "non-numeric")

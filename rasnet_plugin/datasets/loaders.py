@@ -143,6 +143,19 @@ def _list_images(folder):
     return [os.path.join(folder, f) for f in sorted(files, key=_natural_key)]
 
 
+def _numbering_gap(frames):
+    """", 0003.jpg is missing" when numbered frames skip a number (what a count mismatch
+    usually means), else ""."""
+    stems = [os.path.splitext(os.path.basename(f)) for f in frames]
+    if len(stems) < 2 or not all(stem.isdigit() for stem, _ in stems):
+        return ""
+    first = int(stems[0][0])
+    for k, (stem, ext) in enumerate(stems):
+        if int(stem) != first + k:
+            return ", %0*d%s is missing" % (len(stems[k - 1][0]), first + k, stems[k - 1][1])
+    return ""
+
+
 # ---------------------------------------------------------------- OTB
 
 def otb_gt_files(seq_dir):
@@ -165,7 +178,7 @@ def load_otb_sequence(seq_dir):
         gt = read_gt_file(gt_path)
         if len(gt) != len(frames):
             raise DatasetError(f"{gt_path}: {len(gt)} ground-truth lines but {len(frames)} "
-                               f"images in {img_dir}")
+                               f"images in {img_dir}{_numbering_gap(frames)}")
         index = _OTB_GT.match(gt_name).group(1)
         videos.append(Video(f"{name}-{index}" if index else name, frames, gt, source=gt_path))
     return videos
@@ -229,7 +242,7 @@ def load_vot_sequence(seq_dir):
     frames, frames_from = _vot_frames(seq_dir)
     if len(gt) != len(frames):
         raise DatasetError(f"{gt_path}: {len(gt)} ground-truth lines but {len(frames)} frames "
-                           f"in {frames_from}")
+                           f"in {frames_from}{_numbering_gap(frames)}")
     tags = {}
     for f in sorted(os.listdir(seq_dir)):
         stem, ext = os.path.splitext(f)
