@@ -492,7 +492,7 @@ def test_sources_mix_by_weight_and_config_errors(tmp_path):
     picks = [int(ds[(0, k)]["source"]) for k in range(80)]
     assert 0.6 < picks.count(0) / 80 < 0.9
     cfg.TRAIN.DATASETS.MORE.TYPO = 1
-    with pytest.raises(ConfigError, match="unknown key"):
+    with pytest.raises(ConfigError, match=r"TRAIN.DATASETS.MORE \(TYPE still\): unknown key\(s\) TYPO"):
         build_sources(cfg)
     cfg.TRAIN.DATASETS.NAMES = ["NOPE"]
     with pytest.raises(ConfigError, match="no such node"):

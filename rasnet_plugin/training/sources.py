@@ -80,7 +80,7 @@ class Source:
                  max_frame_gap=100, split="train", val_fraction=0.0, name=None, **options):
         unknown = set(options) - set(self.OPTIONS)
         if unknown:
-            raise ConfigError("source %s (TYPE %s): unknown key(s) %s; known: %s" % (
+            raise ConfigError("TRAIN.DATASETS.%s (TYPE %s): unknown key(s) %s; known: %s" % (
                 name or self.TYPE, self.TYPE, ", ".join(sorted(unknown)),
                 ", ".join(list(COMMON_KEYS) + sorted(self.OPTIONS))))
         self.name = name or self.TYPE.upper()
