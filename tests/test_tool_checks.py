@@ -124,9 +124,13 @@ def test_curve_logger_resume_keeps_rows_up_to_the_checkpoint(tmp_path):
                       skipped=0, rejected=0)
         log.log_val(step=s, epoch=0, val_loss=0.6)
     assert _steps(log.train_csv) == _steps(log.val_csv) == [1, 2, 3, 4, 5]
+    before = [open(p).read().splitlines() for p in (log.train_csv, log.val_csv)]
     # resumed from the step-3 checkpoint: rows 4 and 5 belonged to the interrupted run
     log = CurveLogger(out, resume_step=3)
     assert _steps(log.train_csv) == _steps(log.val_csv) == [1, 2, 3]
+    # the kept rows are the lines as written (header + steps 1..3), not re-formatted
+    assert [open(p).read().splitlines() for p in (log.train_csv, log.val_csv)] == \
+        [lines[:4] for lines in before]
     log.log_train(step=4, epoch=0, lr=0.01, loss=0.5, pairs_per_s=10.0, skipped=0, rejected=0)
     assert _steps(log.train_csv) == [1, 2, 3, 4]
     # a fresh run: both files start empty (the header only)

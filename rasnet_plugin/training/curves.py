@@ -16,18 +16,23 @@ TRAIN_FIELDS = ("step", "epoch", "lr", "loss", "pairs_per_s", "skipped", "reject
 VAL_FIELDS = ("step", "epoch", "val_loss")
 
 
-def read_csv(path):
-    """Rows of a CSV file as dicts of floats (missing file: no rows)."""
+def _text_rows(path):
+    """(text row, float row) pairs of a CSV file, torn lines left out (missing file: none)."""
     if not os.path.isfile(path):
         return []
     rows = []
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
             try:
-                rows.append({k: float(v) for k, v in row.items()})
+                rows.append((row, {k: float(v) for k, v in row.items()}))
             except (TypeError, ValueError):
                 continue  # a line cut short by a kill: drop it
     return rows
+
+
+def read_csv(path):
+    """Rows of a CSV file as dicts of floats (missing file: no rows)."""
+    return [values for _, values in _text_rows(path)]
 
 
 def _write_rows(path, fields, rows):
@@ -49,8 +54,9 @@ class CurveLogger:
         self.val_csv = os.path.join(out_dir, "val_log.csv")
         self.png = os.path.join(out_dir, "curves.png")
         for path, fields in ((self.train_csv, TRAIN_FIELDS), (self.val_csv, VAL_FIELDS)):
+            # the kept rows as written (their text, not re-formatted floats)
             keep = [] if resume_step is None else \
-                [r for r in read_csv(path) if r["step"] <= resume_step]
+                [text for text, values in _text_rows(path) if values["step"] <= resume_step]
             _write_rows(path, fields, keep)
 
     def _append(self, path, fields, row):
