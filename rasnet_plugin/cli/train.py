@@ -82,6 +82,10 @@ def main(argv=None):
                           progress=not args.no_progress, overwrite=args.overwrite)
         trainer.install_signal_handlers()
         final = trainer.train(max_steps=args.max_steps)
+        if dist.is_available() and dist.is_initialized():
+            # every rank done (rank 0 writes the final files last) before any tears down
+            # the process group: a rank leaving early could abort in gloo's teardown
+            dist.barrier()
         if rank == 0:
             print("final weights: %s" % final if final else
                   "stopped at step %d; continue with --resume auto" % trainer.step)
