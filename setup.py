@@ -64,6 +64,27 @@ def want_cuda(torch):
     return cuda_home is not None, cuda_home
 
 
+# GPU architectures the CUDA kernels are built for (unless TORCH_CUDA_ARCH_LIST says
+# otherwise): Volta, Ampere, Hopper, with PTX of the newest for later GPUs.
+CUDA_ARCHS = ("7.0", "8.0", "9.0")
+
+
+def cuda_arch_list(cuda_home):
+    """CUDA_ARCHS that this toolkit's nvcc compiles for, as TORCH_CUDA_ARCH_LIST
+    ("8.0;9.0+PTX"), or None if nvcc cannot say (torch then picks).  CUDA 13 dropped
+    Volta (compute_70): naming it there fails the whole build."""
+    try:
+        out = subprocess.run([os.path.join(cuda_home, "bin", "nvcc"), "--list-gpu-arch"],
+                             capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    known = set(re.findall(r"compute_(\d+)", out.stdout))
+    archs = [a for a in CUDA_ARCHS if a.replace(".", "") in known]
+    if out.returncode != 0 or not archs:
+        return None
+    return ";".join(archs) + "+PTX"
+
+
 def import_torch():
     """The torch of the environment being installed into. Under pip's build isolation that
     environment's packages are hidden, and declaring torch a build requirement would make
@@ -102,7 +123,9 @@ def extensions():
     with_cuda, cuda_home = want_cuda(torch)
     if with_cuda:
         os.environ["CUDA_HOME"] = cuda_home  # must be set before cpp_extension is imported
-        os.environ.setdefault("TORCH_CUDA_ARCH_LIST", "7.0;8.0;9.0+PTX")
+        archs = cuda_arch_list(cuda_home)
+        if archs and not os.environ.get("TORCH_CUDA_ARCH_LIST"):
+            os.environ["TORCH_CUDA_ARCH_LIST"] = archs
     from torch.utils import cpp_extension
 
     sources = sorted(glob.glob("csrc/*.cpp")) + sorted(glob.glob("csrc/cpu/*.cpp"))
@@ -136,44 +159,45 @@ def extensions():
     return [ext], {"build_ext": build_ext}
 
 
-ext_modules, cmdclass = extensions()
+if __name__ == "__main__":  # (pip runs it so; tests import it for its helpers)
+    ext_modules, cmdclass = extensions()
 
-setup(
-    name="rasnet_plugin",
-    version=read_version(),
-    license="MIT",
-    description="RASNet (Residual Attentional Siamese Network) tracker for PySOT, pytracking and the VOT toolkit",
-    packages=find_packages(include=["rasnet_plugin", "rasnet_plugin.*"]),
-    package_data={"rasnet_plugin": ["weights/*.pth", "configs/*.yaml", "configs/*/*.yaml"]},
-    python_requires=">=3.9",
-    # compatible ranges; requirements.txt holds the exact pins CI uses. One OpenCV only:
-    # contrib-headless has CSRT (tools/compare.py's peer) and no GUI libraries.
-    install_requires=["torch>=2.5,<3", "numpy>=1.24,<3", "yacs>=0.1.8,<0.2",
-                      "opencv-contrib-python-headless>=4.8,<5", "scikit-image>=0.21,<1",
-                      "matplotlib>=3.7,<4", "tqdm>=4.60,<5"],
-    entry_points={"console_scripts": ["rasnet-%s = rasnet_plugin.cli.%s:main" % kv
-                                      for kv in SCRIPTS.items()]},
-    extras_require={
-        "test": ["pytest", "hypothesis", "expecttest"],
-        # the got10k toolkit (rasnet_plugin.integrations.got10k) and its dependencies, pinned;
-        # it needs no OpenCV, so it installs with its dependencies: pip install -e ".[got10k]"
-        "got10k": ["got10k==0.1.3", "Shapely==2.2.0", "fire==0.7.1", "termcolor==3.3.0",
-                   "wget==3.2", "Pillow", "matplotlib", "numpy"],
-        # The VOT toolkit's dependencies, pinned, WITHOUT vot-toolkit itself: it requires
-        # opencv-python, a second cv2 that would overwrite opencv-contrib-python-headless.
-        # The toolkit goes in afterwards without its dependencies (requirements-vot.txt):
-        #   pip install --no-build-isolation -e ".[vot]"
-        #   pip install --no-deps -r requirements-vot.txt
-        "vot": [
-            "vot-trax==4.0.2", "attributee==0.1.9",  # attributee 0.1.10 breaks vot on 3.11
-            "numba==0.68.1", "llvmlite==0.50.0", "PyLaTeX==1.4.2", "ordered-set==4.1.0",
-            "dominate==2.9.1", "cachetools==8.0.2", "bidict==0.24.1",
-            "phx-class-registry==5.1.1", "colorama==0.4.6", "six==1.17.0",
-            "lazy-object-proxy==1.12.0", "jsonschema==4.26.0", "requests==2.34.2",
-            "PyYAML==6.0.3", "packaging", "Pillow", "tqdm", "matplotlib", "numpy",
-        ],
-    },
-    ext_modules=ext_modules,
-    cmdclass=cmdclass,
-    options={"bdist_wheel": {"py_limited_api": "cp39"}},
-)
+    setup(
+        name="rasnet_plugin",
+        version=read_version(),
+        license="MIT",
+        description="RASNet (Residual Attentional Siamese Network) tracker for PySOT, pytracking and the VOT toolkit",
+        packages=find_packages(include=["rasnet_plugin", "rasnet_plugin.*"]),
+        package_data={"rasnet_plugin": ["weights/*.pth", "configs/*.yaml", "configs/*/*.yaml"]},
+        python_requires=">=3.9",
+        # compatible ranges; requirements.txt holds the exact pins CI uses. One OpenCV only:
+        # contrib-headless has CSRT (tools/compare.py's peer) and no GUI libraries.
+        install_requires=["torch>=2.5,<3", "numpy>=1.24,<3", "yacs>=0.1.8,<0.2",
+                          "opencv-contrib-python-headless>=4.8,<5", "scikit-image>=0.21,<1",
+                          "matplotlib>=3.7,<4", "tqdm>=4.60,<5"],
+        entry_points={"console_scripts": ["rasnet-%s = rasnet_plugin.cli.%s:main" % kv
+                                          for kv in SCRIPTS.items()]},
+        extras_require={
+            "test": ["pytest", "hypothesis", "expecttest"],
+            # the got10k toolkit (rasnet_plugin.integrations.got10k) and its dependencies, pinned;
+            # it needs no OpenCV, so it installs with its dependencies: pip install -e ".[got10k]"
+            "got10k": ["got10k==0.1.3", "Shapely==2.2.0", "fire==0.7.1", "termcolor==3.3.0",
+                       "wget==3.2", "Pillow", "matplotlib", "numpy"],
+            # The VOT toolkit's dependencies, pinned, WITHOUT vot-toolkit itself: it requires
+            # opencv-python, a second cv2 that would overwrite opencv-contrib-python-headless.
+            # The toolkit goes in afterwards without its dependencies (requirements-vot.txt):
+            #   pip install --no-build-isolation -e ".[vot]"
+            #   pip install --no-deps -r requirements-vot.txt
+            "vot": [
+                "vot-trax==4.0.2", "attributee==0.1.9",  # attributee 0.1.10 breaks vot on 3.11
+                "numba==0.68.1", "llvmlite==0.50.0", "PyLaTeX==1.4.2", "ordered-set==4.1.0",
+                "dominate==2.9.1", "cachetools==8.0.2", "bidict==0.24.1",
+                "phx-class-registry==5.1.1", "colorama==0.4.6", "six==1.17.0",
+                "lazy-object-proxy==1.12.0", "jsonschema==4.26.0", "requests==2.34.2",
+                "PyYAML==6.0.3", "packaging", "Pillow", "tqdm", "matplotlib", "numpy",
+            ],
+        },
+        ext_modules=ext_modules,
+        cmdclass=cmdclass,
+        options={"bdist_wheel": {"py_limited_api": "cp39"}},
+    )

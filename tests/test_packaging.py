@@ -3,6 +3,7 @@ its metadata names every runtime dependency, its console scripts exist, and a
 non-editable install tracks from a folder outside the checkout."""
 import ast
 import importlib
+import importlib.util
 import importlib.metadata as md
 import json
 import os
@@ -141,3 +142,39 @@ def test_non_editable_install_tracks_from_outside_the_checkout(tmp_path):
     help_ = subprocess.run([str(target / "bin" / "rasnet-test"), "--help"], cwd=elsewhere,
                            env=env, capture_output=True, text=True, check=True)
     assert "--config" in help_.stdout
+
+
+def _setup_module():
+    spec = importlib.util.spec_from_file_location("rasnet_setup", os.path.join(REPO_ROOT, "setup.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # its setup() call runs only as __main__
+    return module
+
+
+def _fake_toolkit(root, script):
+    os.makedirs(os.path.join(root, "bin"))
+    nvcc = os.path.join(root, "bin", "nvcc")
+    with open(nvcc, "w") as f:
+        f.write("#!/bin/sh\n" + script)
+    os.chmod(nvcc, 0o755)
+    return str(root)
+
+
+@pytest.mark.parametrize("listed, expected", [
+    # CUDA 12.x lists compute_50 .. compute_90: Volta, Ampere and Hopper
+    ("50 52 60 61 70 75 80 86 87 89 90", "7.0;8.0;9.0+PTX"),
+    # CUDA 13 starts at compute_75: naming 7.0 would fail the build
+    ("75 80 86 87 88 89 90 100 103 110 120 121", "8.0;9.0+PTX"),
+    ("60 61 70 75 80 86", "7.0;8.0+PTX"),          # CUDA 11.1-11.7: no Hopper yet
+])
+def test_cuda_arch_list_keeps_only_what_the_toolkit_compiles(tmp_path, listed, expected):
+    setup_py = _setup_module()
+    home = _fake_toolkit(tmp_path / "cuda", "for a in %s; do echo compute_$a; done\n" % listed)
+    assert setup_py.cuda_arch_list(home) == expected
+
+
+def test_cuda_arch_list_leaves_the_choice_to_torch_when_nvcc_cannot_say(tmp_path):
+    setup_py = _setup_module()
+    assert setup_py.cuda_arch_list(str(tmp_path / "missing")) is None
+    assert setup_py.cuda_arch_list(_fake_toolkit(tmp_path / "old", "exit 1\n")) is None
+    assert setup_py.cuda_arch_list(_fake_toolkit(tmp_path / "odd", "echo sm_52\n")) is None
