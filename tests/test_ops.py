@@ -167,6 +167,29 @@ def test_opcheck(bz, bx):
                                   (grad, z.detach(), x.detach(), s.detach(), b.detach()))
 
 
+def _cropped_channels_last(t, margin=1):
+    """A centre crop of a channels-last map with `margin` more cells a side: strides in
+    channels-last order, yet dense in neither layout (the neck's template crop)."""
+    bigger = torch.nn.functional.pad(t.detach(), (margin,) * 4).contiguous(memory_format=torch.channels_last)
+    crop = bigger[:, :, margin:-margin, margin:-margin]
+    assert not crop.is_contiguous() and not crop.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(crop, t.detach())
+    return crop
+
+
+def _backward_strides_match_fake(device, dtype):
+    z, x, s, b = make(2, 2, 6, 3, 3, 7, 8, dtype=dtype, device=device, seed=5)
+    z, x = _cropped_channels_last(z), _cropped_channels_last(x)
+    grad = torch.randn(2, 1, 5, 6, device=device).to(dtype)
+    torch.library.opcheck(torch.ops.rasnet._attention_xcorr_backward.default, (grad, z, x, s, b),
+                          test_utils=("test_schema", "test_faketensor"))
+
+
+@fused
+def test_backward_strides_match_fake_for_cropped_maps():
+    _backward_strides_match_fake("cpu", torch.float32)
+
+
 @fused
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
 def test_grads_come_back_in_the_inputs_layouts(layout):
@@ -345,9 +368,20 @@ def test_cuda_matches_reference(shape, dtype, tol):
 
 @cuda
 @pytest.mark.parametrize("bz,bx", [(3, 3), (1, 4)])
-def test_cuda_gradcheck(bz, bx):
-    args = make(bz, bx, 5, 3, 2, 6, 5, device="cuda", requires_grad=True)
-    assert torch.autograd.gradcheck(attention_xcorr, args, eps=1e-6, atol=1e-7)
+@pytest.mark.parametrize("layout", ["nchw", "channels_last", "channel_4d"])
+def test_cuda_gradcheck(bz, bx, layout):
+    z, x, s, b = make(bz, bx, 5, 3, 2, 6, 5, device="cuda", requires_grad=True, seed=bz + bx)
+    if layout == "channels_last":  # every gradient, with x and z read through their strides
+        z, x = [t.detach().contiguous(memory_format=torch.channels_last).requires_grad_() for t in (z, x)]
+    elif layout == "channel_4d":
+        b = b.detach().reshape(bz, 5, 1, 1).requires_grad_()
+    assert torch.autograd.gradcheck(attention_xcorr, (z, x, s, b), eps=1e-6, atol=1e-7)
+
+
+@cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_cuda_backward_strides_match_fake_for_cropped_maps(dtype):
+    _backward_strides_match_fake("cuda", dtype)
 
 
 @cuda
@@ -374,13 +408,14 @@ def test_cuda_channels_last_in_place_and_grad_layout(bz, bx):
 
 
 @cuda
-def test_cuda_opcheck_and_half_grads():
-    args = make(2, 2, 6, 3, 3, 7, 8, device="cuda", requires_grad=True)
+@pytest.mark.parametrize("bz,bx", [(2, 2), (1, 3)])
+def test_cuda_opcheck_and_half_grads(bz, bx):
+    args = make(bz, bx, 6, 3, 3, 7, 8, device="cuda", requires_grad=True)
     torch.library.opcheck(torch.ops.rasnet.attention_xcorr.default, args)
     for dtype in (torch.float16, torch.bfloat16):
         half = [t.detach().to(dtype).requires_grad_() for t in args]
         ref = [t.detach().double().requires_grad_() for t in args]
-        g = torch.randn(2, 1, 5, 6, device="cuda")
+        g = torch.randn(bx, 1, 5, 6, device="cuda")
         got = torch.autograd.grad(attention_xcorr(*half), half, g.to(dtype))
         want = torch.autograd.grad(attention_xcorr_reference(*ref), ref, g.double())
         for a, r in zip(got, want):

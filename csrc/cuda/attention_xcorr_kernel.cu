@@ -172,14 +172,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> backward_cuda(
   const auto dtype = x_in.scalar_type();
   const auto acc_dtype = at::toOpMathType(dtype);
   const auto grad = grad_in.to(dtype).contiguous();
-  const auto x = dense(x_in), s = s_in.contiguous();
-  const int64_t Bz = z_in.size(0), Bx = x.size(0);
+  // z made dense here, not by a later .to(): a 16-bit z copied to float by .to() could
+  // come out channels-last where z itself is neither layout, and grad_z takes its layout
+  // from that tensor (the fake kernel and the CPU kernels go by z).
+  const auto x = dense(x_in), z = dense(z_in), s = s_in.contiguous();
+  const int64_t Bz = z.size(0), Bx = x.size(0);
   const auto b4 = b_in.reshape({Bz, g.C, 1, 1});
-  const auto wt = (z_in * s * b4).contiguous();
+  // the weighted template formed in the accumulation type and rounded once, as the
+  // forward forms it in registers
+  const auto wt = (z.to(acc_dtype) * s.to(acc_dtype) * b4.to(acc_dtype)).to(dtype).contiguous();
   const bool nhwc = is_channels_last(x);
   auto gx = at::empty(x.sizes(), x.options().memory_format(
       nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous));
-  auto gw = at::empty(z_in.sizes(), z_in.options().dtype(acc_dtype));
+  auto gw = at::empty(z.sizes(), z.options().dtype(acc_dtype));
   auto stream = c10::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, dtype, "attention_xcorr_backward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
@@ -192,7 +197,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> backward_cuda(
         grad.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), gw.data_ptr<acc_t>(), g, strides_of(x), Bx, Bz);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
-  auto rest = split_weight_grad(gw, z_in.to(acc_dtype), s.to(acc_dtype), b_in.to(acc_dtype));
+  auto rest = split_weight_grad(gw, z.to(acc_dtype), s.to(acc_dtype), b_in.to(acc_dtype));
   return {std::get<0>(rest).to(dtype), gx, std::get<1>(rest).to(dtype), std::get<2>(rest).to(dtype)};
 }
 
