@@ -170,6 +170,14 @@ def test_track_under_bf16_autocast_feeds_float32_op(monkeypatch):
     assert corr > 0.995
 
 
+@pytest.mark.parametrize("device", ["cpu", "meta"])  # meta: any device but the CPU, e.g. CUDA
+def test_the_correlation_runs_in_float32_for_16_bit_features_on_every_device(device):
+    from rasnet_plugin.models.rasnet import _op_dtype
+    for dtype, want in ((torch.bfloat16, torch.float32), (torch.float16, torch.float32),
+                        (torch.float32, torch.float32), (torch.float64, torch.float64)):
+        assert _op_dtype(torch.empty(2, 3, device=device, dtype=dtype)) == want
+
+
 def test_template_cache_not_in_state_dict():
     model = _model().eval()
     with torch.no_grad():

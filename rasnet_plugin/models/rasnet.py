@@ -18,9 +18,11 @@ SPATIAL_SQUASHES = ("none", "sigmoid")
 
 
 def _op_dtype(t):
-    # the CPU op computes in float32/float64 only; upcasting 6x6 and 22x22
-    # maps is cheap next to the backbone.  CUDA keeps half/bf16.
-    if t.device.type == "cpu" and t.dtype not in (torch.float32, torch.float64):
+    # The correlation runs in float32 under autocast too, on every device: its sums reach
+    # ~1000, which a half/bf16 result would round to steps of 4-8 before the score
+    # (the CPU kernels take float32/float64 only).  Upcasting 6x6 and 22x22 maps is cheap
+    # next to the backbone.
+    if t.dtype not in (torch.float32, torch.float64):
         return torch.float32
     return t.dtype
 
