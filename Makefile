@@ -4,7 +4,7 @@ PYTHON ?= python3
 PIP = $(PYTHON) -m pip
 STAMP = build/.setup-stamp
 
-.PHONY: setup run test bench compare gpu-check clean
+.PHONY: setup run test bench compare cpu-check gpu-check clean
 
 setup: $(STAMP)
 
@@ -36,8 +36,14 @@ bench: setup
 compare: setup
 	$(PYTHON) tools/compare.py
 
+# the CPU speed figures of README (op, tracker, and with SIAMFC_PYTORCH=<checkout> and
+# RASNET_TEST_DATA the peer comparison) into cpu_check_report.md; on a quiet machine
+cpu-check: setup
+	PYTHON=$(PYTHON) bash tools/cpu_check.sh cpu_check_report.md "$(SIAMFC_PYTORCH)"
+
 # on a machine with a CUDA GPU and toolkit: build, CUDA tests, benchmarks, training speed
-gpu-check: setup
+# (no setup: it builds against the CUDA torch already there and installs nothing)
+gpu-check:
 	PYTHON=$(PYTHON) bash tools/gpu_check.sh
 
 clean:

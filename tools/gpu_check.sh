@@ -3,28 +3,26 @@
 # and tracker benchmarks on the GPU and a short training-throughput run, all into one
 # report. Every step runs even when an earlier one fails; the exit status says whether
 # all passed.  Usage: tools/gpu_check.sh [REPORT]   (default: gpu_check_report.md)
+# It installs nothing: it builds the extension in place against the CUDA torch already
+# there (GPU machines often have no network; a missing package is named in the first step).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 REPORT=${1:-gpu_check_report.md}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-failed=0
-
-step() {  # step TITLE COMMAND...: run, log its output and status into the report
-  local title=$1; shift
-  echo "== $title"
-  { echo; echo "## $title"; echo; echo '```'; echo "\$ $*"; } >> "$REPORT"
-  local t0=$SECONDS
-  "$@" >> "$REPORT" 2>&1
-  local rc=$?
-  { echo "(exit $rc, $((SECONDS - t0)) s)"; echo '```'; } >> "$REPORT"
-  [ $rc -eq 0 ] || { failed=1; echo "   FAILED (exit $rc)"; }
-}
+source tools/report_steps.sh
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # the package from this checkout
 
 { echo "# rasnet_plugin GPU check"; echo; date -u; } > "$REPORT"
 step "device" bash -c "nvidia-smi -L; $PY -c 'import torch; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(0))'"
-step "build with CUDA" env RASNET_WITH_CUDA=1 $PY -m pip install -q --no-build-isolation --no-deps -e .
+step "python packages" $PY -c "
+import importlib.util
+need = ['torch', 'numpy', 'yacs', 'cv2', 'skimage', 'tqdm', 'matplotlib', 'pytest', 'hypothesis']
+missing = [m for m in need if importlib.util.find_spec(m) is None]
+print('missing:', ' '.join(missing) or 'none')
+raise SystemExit(1 if missing else 0)"
+step "build with CUDA" env RASNET_WITH_CUDA=1 $PY setup.py -q build_ext --inplace
 step "CUDA kernels loaded" $PY -c "import rasnet_plugin.ops as o; from rasnet_plugin import _extension as e; import torch; assert torch.cuda.is_available() and e.has_cuda_kernels(), e.load_error(); print('fused op with CUDA kernels')"
 step "CUDA tests" env RASNET_REQUIRE_FUSED=1 $PY -m pytest -q -rs -k cuda tests
 step "op benchmark (CUDA)" $PY tools/bench_op.py --device cuda
