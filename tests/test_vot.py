@@ -590,3 +590,26 @@ def test_stale_analysis_cache_is_cleared(ws, tmp_path):
     after = vot_workspace.summarize(vot_workspace.analysis(copy, ["RASNet"]))["RASNet"]
     assert after["accuracy"] < before["accuracy"] - 0.01
     assert not os.path.exists(os.path.join(copy, "cache"))
+
+
+def test_rasnet_config_takes_a_bundled_name_from_any_folder(tmp_path, monkeypatch):
+    from rasnet_plugin import config as C
+    from rasnet_plugin.vot import server
+
+    monkeypatch.chdir(tmp_path)  # the toolkit's temporary working directory
+    monkeypatch.setenv("RASNET_CONFIG", "rasnet")
+    assert os.path.samefile(server._env_config(), os.path.join(C.CONFIG_DIR, "rasnet.yaml"))
+    monkeypatch.setenv("RASNET_CONFIG", "rasnet_mobilenetv2")
+    assert os.path.samefile(server._env_config(), C.TRACKER_CONFIG)
+    # a misspelt name lists the bundled ones; a relative path is still refused
+    monkeypatch.setenv("RASNET_CONFIG", "rasnett")
+    with pytest.raises(server.TrackerError, match=r"RASNET_CONFIG=rasnett: not a file nor a "
+                                                  r"bundled config \(bundled: .*rasnet_mobilenetv2"):
+        server._env_config()
+    monkeypatch.setenv("RASNET_CONFIG", "experiments/rasnet.yaml")
+    with pytest.raises(server.TrackerError, match="use an absolute path"):
+        server._env_config()
+    # a file of that name in the working directory is still taken as the file
+    (tmp_path / "rasnet").write_text("TRACK:\n  SCALE_NUM: 3\n")
+    monkeypatch.setenv("RASNET_CONFIG", "rasnet")
+    assert server._env_config() == "rasnet"

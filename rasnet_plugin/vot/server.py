@@ -11,7 +11,8 @@ Declared in a workspace's trackers.ini (`python tools/vot_workspace.py` or
     env_RASNET_CONFIG = /path/to/this/checkout/experiments/rasnet.yaml
 
 Environment (all optional):
-    RASNET_CONFIG    YAML config or bundled config name (default: build_tracker()'s rasnet_mobilenetv2)
+    RASNET_CONFIG    YAML config (absolute path) or a bundled config's name such as rasnet
+                     (default: build_tracker()'s rasnet_mobilenetv2)
     RASNET_SNAPSHOT  checkpoint (default: the bundled weights, else untrained with a warning)
     RASNET_DEVICE    cpu, cuda, cuda:1, ... (default: cuda when available)
     RASNET_THREADS   torch CPU threads (default: torch's choice)
@@ -66,6 +67,22 @@ def _env_path(name):
     return value
 
 
+def _env_config():
+    """RASNET_CONFIG as a file: a path (see _env_path), or a bundled config's name (a
+    plain name such as ``rasnet``, the same from any working directory)."""
+    from ..config import ConfigError, bundled_configs, resolve_config
+
+    value = os.environ.get(ENV_CONFIG, "").strip()
+    if value and "/" not in value and os.sep not in value and not os.path.exists(value):
+        try:
+            return resolve_config(value)
+        except ConfigError:
+            raise TrackerError("%s=%s: not a file nor a bundled config (bundled: %s; give a "
+                               "file as an absolute path)" % (ENV_CONFIG, value,
+                                                               ", ".join(bundled_configs()))) from None
+    return _env_path(ENV_CONFIG)
+
+
 def build_from_env():
     """The tracker configured by RASNET_CONFIG / RASNET_SNAPSHOT / RASNET_DEVICE / RASNET_THREADS."""
     import torch
@@ -78,7 +95,7 @@ def build_from_env():
             torch.set_num_threads(max(1, int(threads)))
         except ValueError:
             raise TrackerError("%s=%r is not an integer" % (ENV_THREADS, threads)) from None
-    config = _env_path(ENV_CONFIG)
+    config = _env_config()
     snapshot = _env_path(ENV_SNAPSHOT)
     device = os.environ.get(ENV_DEVICE, "").strip() or None
     return build_tracker(config=config, snapshot=snapshot, device=device)
