@@ -426,13 +426,6 @@ def _raster_box_overlaps(pred: np.ndarray, gt: np.ndarray, bounds) -> np.ndarray
 # --------------------------------------------------------------------------- VOT
 
 
-def _code(entry) -> Optional[int]:
-    """The VOT code of a record entry (1, 2 or 0), or None for a region."""
-    if len(entry) == 1:
-        return int(entry[0])
-    return None
-
-
 def vot_failures(record) -> tuple:
     """``(count, frame indices)`` of the frames marked ``[2]`` (PySOT's ``calculate_failures``)."""
     idx = [i for i, e in enumerate(record) if len(e) == 1 and e[0] == 2]
