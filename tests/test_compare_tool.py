@@ -104,3 +104,40 @@ def test_summary_merges_runs_on_other_datasets(tmp_path):
     open(path, "w").write("{broken")
     compare.save_table(path, {"c": {"D": {"auc": 0.1}}})
     assert json.loads(open(path).read()) == {"c": {"D": {"auc": 0.1}}}
+
+
+def test_compare_tracks_again_a_result_cut_by_hand_and_reports_a_video_it_cannot_track(tmp_path, capsys):
+    data, res = make_otb(tmp_path, n=6), str(tmp_path / "res")
+    # a second sequence whose frame 3 is not an image
+    good = os.path.join(data, "Square")
+    bad = os.path.join(data, "Broken")
+    os.makedirs(os.path.join(bad, "img"))
+    for k in range(1, 7):
+        src = os.path.join(good, "img", "%04d.jpg" % k)
+        dst = os.path.join(bad, "img", "%04d.jpg" % k)
+        if k == 3:
+            open(dst, "w").write("not a jpeg")
+        else:
+            os.link(src, dst)
+    open(os.path.join(bad, "groundtruth_rect.txt"), "w").write(
+        open(os.path.join(good, "groundtruth_rect.txt")).read())
+    argv = ["--dataset", data, "--results", res, "--threads", "1", "--tracker", "csrt"]
+    assert compare_cli.main(argv) == 1
+    captured = capsys.readouterr()
+    assert "error: csrt: OTBtiny/Broken:" in captured.err and "0003.jpg" in captured.err
+    table = json.loads(open(os.path.join(res, "compare.json")).read())["csrt"]["OTBtiny"]
+    assert "0003.jpg" in table["videos"]["Broken"]["error"]
+    square = table["videos"]["Square"]
+    assert table["auc"] == pytest.approx(square["auc"])   # the mean leaves the error out
+    assert "| Broken | error |" in captured.out
+
+    # cut Square's result by hand: the rerun names it, tracks it again, scores it the same
+    boxes = os.path.join(res, "OTBtiny", "csrt", "Square", "Square_001.txt")
+    lines = open(boxes).read().splitlines()
+    open(boxes, "w").write("\n".join(lines[:3]) + "\n")
+    assert compare_cli.main(argv) == 1            # Broken still cannot be tracked
+    captured = capsys.readouterr()
+    assert "Square" in captured.out and "result unusable, tracking it again" in captured.out
+    assert len(open(boxes).read().splitlines()) == 6
+    again = json.loads(open(os.path.join(res, "compare.json")).read())["csrt"]["OTBtiny"]
+    assert again["videos"]["Square"]["auc"] == pytest.approx(square["auc"], abs=0.05)

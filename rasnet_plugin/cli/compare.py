@@ -30,8 +30,10 @@ Contamination guard: a video whose name matches a training video of a tracker's 
 --exclude-trained leaves it out of that tracker's means.
 
 Results go to <results>/<DATASET>/<tracker>/<video>/<video>_001.txt (+ _time.txt),
-written atomically per video; existing ones are reused unless --force, so a killed run
-resumes. The table is printed as Markdown and merged into <results>/compare.json.
+written atomically per video; existing ones are read back and reused unless --force, so a
+killed run resumes (one cut or edited by hand is tracked again). A video that cannot be
+tracked (e.g. an unreadable frame) is named, left out of the means, and the exit status
+is 1; the other videos and trackers still run. The table is printed as Markdown and merged into <results>/compare.json.
 The logic: rasnet_plugin/evaluation/compare.py.
 """
 import argparse
@@ -97,6 +99,13 @@ def main(argv=None):
         except (OSError, ValueError, DatasetError) as e:
             print("error: %s: %s" % (spec[0], e), file=sys.stderr)
             failed.append(spec[0])
+            continue
+        for ds_name, row in table[spec[0]].items():  # videos it could not track
+            for video, v in row["videos"].items():
+                if "error" in v:
+                    print("error: %s: %s/%s: %s" % (spec[0], ds_name, video, v["error"]),
+                          file=sys.stderr)
+                    failed.append(spec[0])
     if table:
         print()
         print(K.markdown(table, names))

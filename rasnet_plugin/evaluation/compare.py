@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from ..config import CONFIG_DIR, load_config
+from ..datasets import DatasetError
 from ..fileio import atomic_write_text
 from . import contamination as C, metrics, results as R
 from .running import FrameError, one_pass, video_frames
@@ -126,34 +127,58 @@ def trained_on(spec):
     return C.trained_videos(snapshot) if snapshot and os.path.isfile(snapshot) else {}
 
 
+def reusable(results, dataset, name, video, log=print):
+    """Whether the result already on disk for `video` can be scored as it is: present and
+    read back whole (one cut or edited by hand, or left by another version of the dataset,
+    is logged and tracked again)."""
+    if not R.has_result(results, dataset, name, video.name, "got10k"):
+        return False
+    try:
+        R.check_result(results, dataset, name, video.name, len(video), "got10k")
+    except R.ResultError as e:
+        log("  %-8s %-10s %-14s result unusable, tracking it again: %s"
+            % (name, dataset, video.name, e))
+        return False
+    return True
+
+
 def evaluate_tracker(spec, datasets, results, device, force=False, log=print,
                      exclude_trained=False):
     """{dataset: {"videos": {video: {...}}, "auc", "precision", "fps", "excluded"}} for one
     tracker; a video it was trained on has "trained": true and, with `exclude_trained`,
     stays out of the means. Results are written per video (got10k layout) and reused
-    unless `force`; the tracker is built only when a video needs running."""
+    unless `force`; the tracker is built only when a video needs running. A video that
+    cannot be tracked (an unreadable frame, a bad box) gets {"error": message} and stays
+    out of the means; the other videos still run."""
     name, tracker, out = spec[0], None, {}
     trained = trained_on(spec)
     for ds in datasets:
         per_video = {}
         for video in ds.videos:
-            if force or not R.has_result(results, ds.name, name, video.name, "got10k"):
-                if tracker is None:
-                    tracker = make_tracker(spec, device)
-                boxes, times = run_video(tracker, video)
-                R.save_result(results, ds.name, name, video.name, boxes, "got10k", times)
-            path = R.result_path(results, ds.name, name, video.name, "got10k")
-            boxes = R.read_boxes(path, len(video))
-            times = R.read_times(R.time_path(results, ds.name, name, video.name))
+            seen = bool(C.trained_matches([video.name], trained))
+            run = force or not reusable(results, ds.name, name, video, log)
+            if run and tracker is None:
+                tracker = make_tracker(spec, device)  # one that cannot be built fails as a whole
+            try:
+                if run:
+                    boxes, times = run_video(tracker, video)
+                    R.save_result(results, ds.name, name, video.name, boxes, "got10k", times)
+                boxes = R.read_boxes(R.result_path(results, ds.name, name, video.name, "got10k"),
+                                     len(video))
+                times = R.read_times(R.time_path(results, ds.name, name, video.name))
+            except (DatasetError, ValueError, OSError) as e:
+                per_video[video.name] = {"error": str(e), "frames": len(video), "trained": seen}
+                log("  %-8s %-10s %-14s error: %s" % (name, ds.name, video.name, e))
+                continue
             auc, prec = score(video.gt_xywh(), boxes)
             fps = len(times) / max(float(times.sum()), 1e-9)
-            seen = bool(C.trained_matches([video.name], trained))
             per_video[video.name] = {"auc": auc, "precision": prec, "fps": fps,
                                      "frames": len(video), "trained": seen}
             log("  %-8s %-10s %-14s AUC %.3f  P@20 %.3f  %6.1f fps%s"
                 % (name, ds.name, video.name, auc, prec, fps,
                    "  * trained on" if seen else ""))
-        vals = [v for v in per_video.values() if not (exclude_trained and v["trained"])]
+        vals = [v for v in per_video.values()
+                if "error" not in v and not (exclude_trained and v["trained"])]
         excluded = sorted(k for k, v in per_video.items() if exclude_trained and v["trained"])
         out[ds.name] = {"videos": per_video, "excluded": excluded,
                         **{k: float(np.mean([v[k] for v in vals])) if vals else float("nan")
@@ -186,6 +211,9 @@ def markdown_videos(table, dataset_names):
         cells = []
         for t in trackers:
             s = table[t][d]["videos"][v]
+            if "error" in s:
+                cells.append("error")
+                continue
             cells.append("%.3f / %.3f%s" % (s["auc"], s["precision"], " *" if s["trained"] else ""))
             if v not in table[t][d].get("excluded", []):
                 means[t].append((s["auc"], s["precision"], s["fps"]))
