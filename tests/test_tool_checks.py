@@ -109,6 +109,86 @@ def test_soak_cli_exit_status(tmp_path, capsys, monkeypatch):
     assert "--window must be >= 1" in capsys.readouterr().err
 
 
+@pytest.fixture
+def no_build(monkeypatch):
+    """Fails the test if the soak builds a tracker (the bad input must be found first)."""
+    import rasnet_plugin
+    monkeypatch.setattr(rasnet_plugin, "build_tracker",
+                        lambda *a: pytest.fail("tracker built before the bad input was reported"))
+
+
+def test_soak_unknown_video_is_an_error_listing_the_videos(tmp_path, capsys, no_build):
+    data = _tiny_dataset(str(tmp_path))
+    assert soak_cli.main(["--dataset", data, "--video", "Crosing", "--frames", "20"]) == 2
+    out, err = capsys.readouterr()
+    assert "error: --dataset %s --video Crosing: " % data in err
+    assert "no video 'Crosing' (its videos: v)" in err
+    assert "soak: ok" not in out and "synthetic" not in out     # no stand-in measured
+
+
+def test_soak_explicit_dataset_that_does_not_load_is_an_error(tmp_path, capsys, no_build):
+    typo = str(tmp_path / "Tyny")
+    assert soak_cli.main(["--dataset", typo, "--frames", "20"]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: --dataset %s: " % typo) and "not found" in err
+    assert "synthetic" not in out
+    # the default dataset named with --video, where it is missing: an error too
+    empty_root = str(tmp_path / "empty_root")
+    assert soak_cli.main(["--dataset-root", empty_root, "--video", "Crossing",
+                          "--frames", "20"]) == 2
+    assert "--video Crossing" in capsys.readouterr().err
+
+
+def test_soak_default_dataset_missing_falls_back_to_synthetic(tmp_path, capsys, monkeypatch):
+    import rasnet_plugin
+    monkeypatch.chdir(tmp_path)                     # no RASNetBench here either
+    monkeypatch.setattr(rasnet_plugin, "build_tracker", lambda *a: _StubTracker())
+    assert soak_cli.main(["--dataset-root", str(tmp_path / "none"), "--frames", "20",
+                          "--window", "5", "--max-rss-growth", "100",
+                          "--max-time-growth", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "note: the default dataset RASNetBench is not under --dataset-root" in out
+    assert "soak: synthetic, 200 decoded frames" in out and "soak: ok" in out
+
+
+def test_soak_counts_are_checked(tmp_path, capsys, no_build):
+    data = _tiny_dataset(str(tmp_path))
+    for flags, named in ((["--max-decode", "0"], "--max-decode must be >= 1, got 0"),
+                         (["--max-decode", "-5"], "--max-decode must be >= 1, got -5"),
+                         (["--threads", "-1"], "--threads must be >= 0"),
+                         (["--scale-num", "2"], "--scale-num must be odd and >= 1, got 2")):
+        with pytest.raises(SystemExit) as e:
+            soak_cli.main(["--dataset", data, "--frames", "20"] + flags)
+        assert e.value.code == 2, flags
+        assert named in capsys.readouterr().err
+
+
+def test_soak_bad_snapshot_or_device_reported_before_decoding(tmp_path, capsys, monkeypatch):
+    from rasnet_plugin.datasets.video import Video
+    data = _tiny_dataset(str(tmp_path))
+    monkeypatch.setattr(Video, "load_frame",
+                        lambda self, i: pytest.fail("decoded before the tracker was built"))
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint")
+    assert soak_cli.main(["--dataset", data, "--frames", "20", "--scale-num", "1",
+                          "--snapshot", str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and str(junk) in err and "Traceback" not in err
+    if not torch.cuda.is_available():
+        assert soak_cli.main(["--dataset", data, "--frames", "20", "--device", "cuda"]) == 2
+        assert "error: --device cuda: " in capsys.readouterr().err
+    assert soak_cli.main(["--dataset", data, "--frames", "20", "--device", "bogus"]) == 2
+    assert "error: --device bogus: " in capsys.readouterr().err
+
+
+def test_real_sequence_decodes_at_most_max_decode_frames(tmp_path):
+    data = _tiny_dataset(str(tmp_path))
+    frames, box, name = S.real_sequence(data, "", str(tmp_path), 4)
+    assert len(frames) == 4 and name == "Tiny/v" and box == [50, 40, 40, 32]
+    with pytest.raises(ValueError, match="max_decode must be >= 1"):
+        S.real_sequence(data, "v", str(tmp_path), 0)
+
+
 # ---------------------------------------------------------------- training curves
 
 def _steps(path):

@@ -19,17 +19,23 @@ when the environment variable RASNET_TEST_DATA is set, else the bundled RASNetBe
 """
 import argparse
 import itertools
+import sys
 
-from ..config import DEFAULT_CONFIG, load_config
-from ..datasets import load_dataset
+from ..config import DEFAULT_CONFIG, ConfigError, load_config
+from ..datasets import DatasetError, load_dataset
 from ..datasets.defaults import default_dataset_root, default_datasets
 
 DATASET_ROOT = default_dataset_root()
+PRECISION_CHOICES = ("fp32", "bf16", "fp16", "auto")
+
+
+def _error(msg):
+    print("error: %s" % msg, file=sys.stderr, flush=True)
 
 
 def main(argv=None):
     import torch
-    from ..api import build_tracker
+    from ..api import build_tracker, resolve_device
     from ..evaluation import speed
     from ..hardware import describe, resolve_precision
 
@@ -40,50 +46,80 @@ def main(argv=None):
     parser.add_argument("--config", default=DEFAULT_CONFIG)
     parser.add_argument("--snapshot", default=None)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--precision", nargs="+", default=None,
-                        help="default: fp32 bf16 on CPU, fp32 fp16 bf16 on CUDA")
+    parser.add_argument("--precision", nargs="+", default=None, choices=PRECISION_CHOICES,
+                        help="default: fp32 bf16 on CPU, fp32 fp16 bf16 on CUDA (fp16 needs CUDA)")
     parser.add_argument("--quantize", nargs="+", default=None, choices=["none", "int8", "auto"],
                         help="TRACK.QUANTIZE values to measure (default: the config's)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes over every sequence")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1, got %d" % args.repeat)
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1, got %d" % args.threads)
+    # everything a flag can get wrong is checked before any frame is decoded
+    try:
+        device = resolve_device(args.device)     # default: cuda when available
+    except (RuntimeError, ValueError) as e:
+        parser.error("--device %s: %s" % (args.device, e))
+    precisions = args.precision or (["fp32", "fp16", "bf16"] if device.type == "cuda" else ["fp32", "bf16"])
+    if "fp16" in precisions and device.type != "cuda":
+        parser.error("--precision fp16 needs a CUDA device; on %s use fp32, bf16 or auto" % device)
+    if "int8" in (args.quantize or []) and device.type != "cpu":
+        parser.error("--quantize int8 runs on the CPU only, not on %s (use none)" % device)
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    datasets = [load_dataset(d, root=DATASET_ROOT)
-                for d in (args.dataset or default_datasets(DATASET_ROOT))]
-    videos = [v for ds in datasets for v in ds.videos]
-    decoded, decode_s = [], 0.0
-    for v in videos:
-        frames, secs = speed.decode(v)
-        decoded.append(frames)
-        decode_s += secs
+    def build(quantize, precision):
+        cfg = base.clone()
+        cfg.defrost()
+        cfg.TRACK.PRECISION, cfg.TRACK.QUANTIZE = precision, quantize
+        return build_tracker(cfg, snapshot=args.snapshot, device=str(device))
+
+    try:
+        base = load_config(args.config)
+        quantizes = args.quantize or [base.TRACK.get("QUANTIZE", "none")]
+        combos = list(itertools.product(quantizes, precisions))
+        datasets = [load_dataset(d, root=DATASET_ROOT)
+                    for d in (args.dataset or default_datasets(DATASET_ROOT))]
+        videos = [v for ds in datasets for v in ds.videos]
+        if not videos:
+            raise DatasetError("no sequences in %s" % ", ".join(ds.name for ds in datasets))
+        # the first tracker, built before decoding: a bad --snapshot fails here, not after it
+        first = build(*combos[0])
+        decoded, decode_s = [], 0.0
+        for v in videos:
+            frames, secs = speed.decode(v)
+            decoded.append(frames)
+            decode_s += secs
+    except (ConfigError, DatasetError, OSError, ValueError) as e:
+        _error(e)
+        return 1
     total_frames = sum(len(f) for f in decoded)
 
-    base = load_config(args.config)
-    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    precisions = args.precision or (["fp32", "fp16", "bf16"] if device.type == "cuda" else ["fp32", "bf16"])
     print("# %s; precision auto here: %s; torch %s; %d sequences, %d frames (%s)"
           % (describe(device), resolve_precision("auto", device), torch.__version__, len(videos),
              total_frames, ", ".join(v.name for v in videos)))
     print("# decoding: %.1f ms/frame (excluded from the tracker figures)" % (1e3 * decode_s / total_frames))
 
-    rows, labels = [], set()
-    quantizes = args.quantize or [base.TRACK.get("QUANTIZE", "none")]
-    for quantize, precision in itertools.product(quantizes, precisions):
-        cfg = base.clone()
-        cfg.defrost()
-        cfg.TRACK.PRECISION, cfg.TRACK.QUANTIZE = precision, quantize
-        tracker = build_tracker(cfg, snapshot=args.snapshot, device=str(device))
-        label = tracker.precision + ("+int8" if tracker.quantize == "int8" else "")
-        if label in labels:      # e.g. auto resolving to a value already measured
+    rows, labels, failed = [], set(), []
+    for quantize, precision in combos:
+        try:      # one combination that fails leaves the ones measured in the table
+            tracker, first = first or build(quantize, precision), None
+            label = tracker.precision + ("+int8" if tracker.quantize == "int8" else "")
+            if label in labels:      # e.g. auto resolving to a value already measured
+                continue
+            labels.add(label)
+            r = speed.measure_precision(tracker, label, videos, decoded, args.repeat)
+        except (OSError, ValueError) as e:
+            _error("--precision %s --quantize %s: %s" % (precision, quantize, e))
+            failed.append((quantize, precision))
             continue
-        labels.add(label)
-        r = speed.measure_precision(tracker, label, videos, decoded, args.repeat)
         rows.append(r)
         print("%-10s tracker %6.1f fps (runs: %s)  backbone-only %6.1f fps  ratio %.2f  AUC %.3f  P@20 %.3f"
               % (label, r.fps, ", ".join("%.1f" % f for f in r.run_fps), r.bound, r.fps / r.bound,
                  r.auc, r.precision_20), flush=True)
-    print()
-    print(speed.markdown(rows))
-    return 0
+    if rows:
+        print()
+        print(speed.markdown(rows))
+    return 1 if failed else 0

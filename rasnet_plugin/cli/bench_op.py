@@ -11,6 +11,12 @@ machine noise hits both alike; medians are printed with their ratio.
 (also installed as `rasnet-bench-op`; the timing: rasnet_plugin/ops/benchmark.py)
 """
 import argparse
+import sys
+
+# the dtypes the compiled kernels take (csrc/cpu, csrc/cuda)
+SUPPORTED_DTYPES = {"cpu": ("float32", "float64"),
+                    "cuda": ("float32", "float16", "bfloat16", "float64")}
+DEFAULT_DTYPES = {"cpu": ("float32",), "cuda": ("float32", "float16", "bfloat16")}
 
 
 def main(argv=None):
@@ -21,37 +27,53 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", choices=["cpu", "cuda", "all"], default="all")
-    parser.add_argument("--dtype", nargs="+", default=None,
-                        help="dtypes to time (default: float32; on CUDA also float16 and bfloat16)")
+    parser.add_argument("--dtype", nargs="+", default=None, choices=SUPPORTED_DTYPES["cuda"],
+                        help="dtypes to time (default: float32; on CUDA also float16 and bfloat16; "
+                             "the CPU kernels take float32 and float64 only)")
     parser.add_argument("--layout", nargs="+", choices=["nchw", "channels_last"],
                         default=["nchw", "channels_last"])
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be >= 1, got %d" % args.repeat)
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1, got %d" % args.threads)
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not ops.has_fused():
-        print("the fused op is not built: nothing to compare (pip install --no-build-isolation -e .)")
-        return 1
     devices = []
     if args.device in ("cpu", "all"):
         devices.append(torch.device("cpu"))
     if args.device in ("cuda", "all") and torch.cuda.is_available():
         devices.append(torch.device("cuda"))
     elif args.device == "cuda":
-        print("CUDA is not available")
+        print("error: --device cuda: CUDA is not available", file=sys.stderr)
+        return 1
+    # every requested dtype must run on a requested device (on one of them, with --device all)
+    kinds = [d.type for d in devices]
+    for dtype_name in args.dtype or ():
+        if not any(dtype_name in SUPPORTED_DTYPES[k] for k in kinds):
+            parser.error("--dtype %s is not supported on %s (supported: %s)" % (
+                dtype_name, " or ".join(kinds),
+                "; ".join("%s: %s" % (k, ", ".join(SUPPORTED_DTYPES[k])) for k in kinds)))
+    if not ops.has_fused():
+        print("the fused op is not built: nothing to compare (pip install --no-build-isolation -e .)")
         return 1
 
     rows = []
     for device in devices:
         if device.type == "cuda":
             name = torch.cuda.get_device_name(device)
-            dtypes = args.dtype or ["float32", "float16", "bfloat16"]
         else:
             name = "%s, kernels: %s" % (describe("cpu"), _extension.cpu_isa())
-            dtypes = [d for d in (args.dtype or ["float32"]) if d in ("float32", "float64")]
+        supported = SUPPORTED_DTYPES[device.type]
+        dtypes = [d for d in (args.dtype or DEFAULT_DTYPES[device.type]) if d in supported]
         print("# %s (torch %s)" % (name, torch.__version__))
+        skipped = [d for d in (args.dtype or ()) if d not in supported]
+        if skipped:
+            print("# %s not timed on %s (its kernels take %s)"
+                  % (", ".join(skipped), device.type, ", ".join(supported)))
         for dtype_name in dtypes:
             for layout in args.layout:
                 for label, bz, bx in CASES:

@@ -14,12 +14,18 @@ Sequence: --dataset, else $RASNET_TEST_DATA/OTB-dev and VOT-dev, else the bundle
 (also installed as `rasnet-bench-peer`; the measurement: rasnet_plugin/evaluation/peer.py)
 """
 import argparse
+import os
+import sys
 
-from ..config import TRACKER_CONFIG, load_config, resolve_config
-from ..datasets import load_dataset
+from ..config import TRACKER_CONFIG, ConfigError, load_config, resolve_config
+from ..datasets import DatasetError, load_dataset
 from ..datasets.defaults import default_dataset_root, default_datasets
 
 DATASET_ROOT = default_dataset_root()
+
+
+def _error(msg):
+    print("error: %s" % msg, file=sys.stderr, flush=True)
 
 
 def main(argv=None):
@@ -41,14 +47,29 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=None, help="torch threads (all trackers)")
     args = parser.parse_args(argv)
     for option, value, least in (("--rounds", args.rounds, 1), ("--load", args.load, 0),
-                                 ("--threads", args.threads or 1, 1)):
+                                 ("--threads", 1 if args.threads is None else args.threads, 1)):
         if value < least:
             parser.error("%s must be at least %d, got %d" % (option, least, value))
+    # the peer's checkout first: a wrong path is found before any frame is decoded
+    if not os.path.isfile(os.path.join(args.siamfc_pytorch, "siamfc", "__init__.py")):
+        parser.error("--siamfc-pytorch %s: no siamfc/__init__.py there (expected a checkout "
+                     "of github.com/huanglianghua/siamfc-pytorch)" % args.siamfc_pytorch)
+    if args.siamfc_weights and not os.path.isfile(args.siamfc_weights):
+        parser.error("--siamfc-weights %s: no such file" % args.siamfc_weights)
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    videos = [v for d in (args.dataset or default_datasets(DATASET_ROOT))
-              for v in load_dataset(d, root=DATASET_ROOT).videos]
+    try:
+        configs = [(config, load_config(resolve_config(config))) for config in args.config]
+        siamfc = peer.load_siamfc_pytorch(args.siamfc_pytorch, args.siamfc_weights)
+        videos = [v for d in (args.dataset or default_datasets(DATASET_ROOT))
+                  for v in load_dataset(d, root=DATASET_ROOT).videos]
+    except ImportError as e:
+        _error("--siamfc-pytorch: %s" % e)
+        return 1
+    except (ConfigError, DatasetError, OSError, ValueError) as e:
+        _error(e)
+        return 1
     if args.sequence:
         chosen = [v for v in videos if v.name == args.sequence]
         if not chosen:
@@ -58,16 +79,18 @@ def main(argv=None):
     if not videos:
         parser.error("no sequences in %s" % (args.dataset,))
     video = videos[0]
-    frames, _ = speed.decode(video)
-    if len(frames) < 2:
-        parser.error("%s has %d frame(s): nothing to track" % (video.name, len(frames)))
-
-    trackers = {}
-    for config in args.config:
-        tracker = build_tracker(load_config(resolve_config(config)), device="cpu")
-        trackers["RASNet %s (%s%s)" % (config, tracker.precision, ", int8 backbone"
-                                       if tracker.quantize == "int8" else "")] = tracker
-    siamfc = peer.load_siamfc_pytorch(args.siamfc_pytorch, args.siamfc_weights)
+    try:
+        frames, _ = speed.decode(video)
+        if len(frames) < 2:
+            parser.error("%s has %d frame(s): nothing to track" % (video.name, len(frames)))
+        trackers = {}
+        for config, cfg in configs:
+            tracker = build_tracker(cfg, device="cpu")
+            trackers["RASNet %s (%s%s)" % (config, tracker.precision, ", int8 backbone"
+                                           if tracker.quantize == "int8" else "")] = tracker
+    except (DatasetError, OSError, ValueError) as e:
+        _error(e)
+        return 1
     trackers[siamfc.name] = siamfc
     print("# %s; torch %s; %s, %d frames; %d rounds, then %d busy process(es)"
           % (describe("cpu"), torch.__version__, video.name,

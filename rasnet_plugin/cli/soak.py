@@ -8,17 +8,22 @@
 is initialised once and then tracks --frames frames of one sequence played forward and
 backward in a loop (ping-pong, so the motion stays continuous). The frames are decoded once,
 before timing starts (at most --max-decode of them). The sequence is a video of --dataset
-(default: the bundled benchmark, when it is present under --dataset-root), or
-`--dataset synthetic`: a textured scene with a target moving on a Lissajous path.
+(default: the bundled benchmark, when it is present under --dataset-root, else the synthetic
+scene), or `--dataset synthetic`: a textured scene with a target moving on a Lissajous path.
+An explicit --dataset or --video that does not load is an error, never replaced by another
+sequence.
 
 Measured per frame: the time of `track()`; and the resident memory (VmRSS of
 /proc/self/status, else the peak RSS from `resource`) every 100 frames. Printed: the RSS after
 frame 1,000 and after the last frame and their ratio, and the median frame time over the
 first and over the last 1,000 frames (over the first and last half when --frames < 2,000).
 Exit status 1 when the RSS grew by more than 5% (--max-rss-growth) or the median frame time
-by more than 20% (--max-time-growth), or when a box is not finite; 0 otherwise.
+by more than 20% (--max-time-growth), or when a box is not finite; 0 otherwise; 2 when it
+cannot run (a bad flag, config, dataset, video, snapshot or device: `error: ...`, found before
+any frame is decoded).
 """
 import argparse
+import os
 import sys
 import warnings
 
@@ -33,9 +38,9 @@ def parse_args(argv=None):
                    help="TRACK.PRECISION (default: the config's)")
     p.add_argument("--scale-num", "--scale_num", dest="scale_num", type=int, default=None,
                    help="TRACK.SCALE_NUM, odd (default: the config's; 1 is fastest)")
-    p.add_argument("--dataset", default=BUNDLED_NAME,
-                   help="dataset name/path, or 'synthetic' (default %(default)s; synthetic "
-                        "when it is not there)")
+    p.add_argument("--dataset", default=None,
+                   help="dataset name/path, or 'synthetic' (default: %s under --dataset-root; "
+                        "synthetic when it is not there)" % BUNDLED_NAME)
     p.add_argument("--video", default="", help="video of --dataset (default: the first)")
     p.add_argument("--dataset-root", "--dataset_root", dest="dataset_root",
                    default="testing_dataset")
@@ -52,7 +57,25 @@ def parse_args(argv=None):
         p.error("--frames must be >= 2")
     if args.window < 1:
         p.error("--window must be >= 1")
+    if args.max_decode < 1:
+        p.error("--max-decode must be >= 1, got %d" % args.max_decode)
+    if args.threads < 0:
+        p.error("--threads must be >= 0 (0: torch's default), got %d" % args.threads)
+    if args.scale_num is not None and (args.scale_num < 1 or args.scale_num % 2 == 0):
+        p.error("--scale-num must be odd and >= 1, got %d" % args.scale_num)
+    if args.dataset == "synthetic" and args.video:
+        p.error("--video %s: the synthetic scene has no videos; give a real --dataset"
+                % args.video)
     return args
+
+
+def _error(msg):
+    print("error: %s" % msg, file=sys.stderr, flush=True)
+
+
+def _bundled_missing(root):
+    """Whether the default dataset is absent (neither under `root` nor in the current folder)."""
+    return not any(os.path.exists(p) for p in (os.path.join(root, BUNDLED_NAME), BUNDLED_NAME))
 
 
 def main(argv=None):
@@ -64,27 +87,51 @@ def main(argv=None):
     args = parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
+    from ..api import resolve_device
     try:
         cfg = load_config(args.config)
     except ConfigError as e:
-        print("error: %s" % e, file=sys.stderr)
+        _error(e)
+        return 2
+    try:
+        resolve_device(args.device)
+    except (RuntimeError, ValueError) as e:
+        _error("--device %s: %s" % (args.device, e))
         return 2
     if args.precision:
         cfg.TRACK.PRECISION = args.precision
     if args.scale_num is not None:
         cfg.TRACK.SCALE_NUM = args.scale_num
+    # the sequence is chosen (not decoded) first, then the tracker built, then frames decoded:
+    # a bad --dataset, --video, --snapshot or --device is reported before any decoding
+    video = None
     if args.dataset == "synthetic":
         frames, box, name = S.synthetic_sequence()
+    elif args.dataset is None and not args.video and _bundled_missing(args.dataset_root):
+        print("note: the default dataset %s is not under --dataset-root %s; using the "
+              "synthetic sequence" % (BUNDLED_NAME, args.dataset_root))
+        frames, box, name = S.synthetic_sequence()
     else:
+        dataset = args.dataset or BUNDLED_NAME
         try:
-            frames, box, name = S.real_sequence(args.dataset, args.video, args.dataset_root,
-                                                args.max_decode)
-        except (DatasetError, KeyError) as e:
-            print("note: %s; using the synthetic sequence" % (e.args[0] if e.args else e))
-            frames, box, name = S.synthetic_sequence()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # untrained weights: fine for a soak test
-        tracker = rasnet_plugin.build_tracker(cfg, args.snapshot or None, args.device)
+            video, name = S.find_video(dataset, args.video, args.dataset_root)
+        except DatasetError as e:
+            _error("--dataset %s%s: %s" % (dataset, " --video %s" % args.video
+                                            if args.video else "", e))
+            return 2
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # untrained weights: fine for a soak test
+            tracker = rasnet_plugin.build_tracker(cfg, args.snapshot or None, args.device)
+    except (OSError, ValueError) as e:
+        _error(e)
+        return 2
+    if video is not None:
+        try:
+            frames, box = S.decode_frames(video, args.max_decode), list(video.init_rect)
+        except DatasetError as e:
+            _error(e)
+            return 2
     h, w = frames[0].shape[:2]
     print("soak: %s, %d decoded frames (%dx%d) played forward and backward, %d frames, "
           "precision %s, %d scale(s), %s, %d thread(s)"

@@ -12,10 +12,11 @@ import time
 
 import numpy as np
 
-from ..datasets import load_dataset
+from ..datasets import DatasetError, load_dataset
 from .running import one_pass
 
-__all__ = ["rss_mib", "synthetic_sequence", "real_sequence", "pingpong", "soak"]
+__all__ = ["rss_mib", "synthetic_sequence", "find_video", "decode_frames", "real_sequence",
+           "pingpong", "soak"]
 
 
 def rss_mib():
@@ -53,13 +54,36 @@ def synthetic_sequence(n=200, size=(240, 320), seed=0):
     return frames, boxes[0], "synthetic"
 
 
+def find_video(dataset, video, root):
+    """(the Video `video` of `dataset` (default: its first), "DATASET/video"), nothing
+    decoded. DatasetError when the dataset does not load, is empty, or has no such video
+    (the message lists its videos)."""
+    ds = load_dataset(dataset, root=root)
+    if not ds.videos:
+        raise DatasetError("dataset %s has no videos" % ds.name)
+    if video:
+        names = [v.name for v in ds.videos]
+        if video not in names:
+            raise DatasetError("dataset %s has no video %r (its videos: %s)"
+                               % (ds.name, video, ", ".join(names)))
+        v = ds[video]
+    else:
+        v = ds[0]
+    return v, "%s/%s" % (ds.name, v.name)
+
+
+def decode_frames(video, max_decode):
+    """The first `max_decode` (>= 1) frames of `video`, decoded."""
+    if max_decode < 1:
+        raise ValueError("max_decode must be >= 1, got %d" % max_decode)
+    return [video.load_frame(i) for i in range(min(len(video), max_decode))]
+
+
 def real_sequence(dataset, video, root, max_decode):
     """(the first `max_decode` frames, init box, "DATASET/video") of a dataset's video
-    (default: its first)."""
-    ds = load_dataset(dataset, root=root)
-    v = ds[video] if video else ds[0]
-    n = min(len(v), max_decode)
-    return [v.load_frame(i) for i in range(n)], list(v.init_rect), "%s/%s" % (ds.name, v.name)
+    (default: its first); DatasetError as `find_video`."""
+    v, name = find_video(dataset, video, root)
+    return decode_frames(v, max_decode), list(v.init_rect), name
 
 
 def pingpong(n):

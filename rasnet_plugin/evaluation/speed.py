@@ -86,7 +86,10 @@ def scores(gt, boxes):
 
 def measure_precision(tracker, precision, videos, decoded, repeat):
     """A `SpeedRow` for `tracker` (built at `precision`) over `videos` whose frames are
-    `decoded`; accuracy from the first pass."""
+    `decoded`; accuracy from the first pass. `repeat` >= 1 (ValueError otherwise)."""
+    if repeat < 1 or not videos:
+        raise ValueError("measure_precision needs repeat >= 1 (got %d) and at least one "
+                         "sequence (got %d)" % (repeat, len(videos)))
     run_fps, aucs, precs = [], [], []
     for rep in range(repeat):
         frames_done, seconds = 0, 0.0

@@ -55,7 +55,9 @@ def timer(device):
 
 
 def bench_pair(fns, device, repeat, warmup=3):
-    """Median milliseconds of each callable, interleaved."""
+    """Median milliseconds of each callable, interleaved (`repeat` >= 1: ValueError otherwise)."""
+    if repeat < 1:
+        raise ValueError("bench_pair needs repeat >= 1, got %d" % repeat)
     run = timer(device)
     for fn in fns:
         for _ in range(warmup):
