@@ -7,3 +7,19 @@ _path = os.environ.get("RASNET_TEST_DATA")
 REAL_DATA = os.path.abspath(_path) if _path and os.path.isdir(_path) else None
 SKIP_REASON = ("RASNET_TEST_DATA is not set" if not _path else
                "RASNET_TEST_DATA=%s is not a folder" % _path)
+
+# A bundled RASNetBench video (scikit-image photographs moved synthetically, in no training
+# set) that stands in for Crossing when RASNET_TEST_DATA is not set, so the tests that need
+# a real-looking sequence still run under a plain `make test`.
+STAND_IN = "cameraman_dusk"
+
+
+def check_video(tmp_root):
+    """OTB Crossing from RASNET_TEST_DATA when it is set, else the bundled STAND_IN video
+    (built under `tmp_root`)."""
+    from rasnet_plugin.datasets import ensure_bundled, load_dataset
+    if REAL_DATA is not None:
+        seq = os.path.join(REAL_DATA, "OTB-dev", "Crossing")
+        assert os.path.isdir(seq), "RASNET_TEST_DATA has no OTB-dev/Crossing: %s" % REAL_DATA
+        return load_dataset(seq).videos[0]
+    return load_dataset(ensure_bundled(str(tmp_root)))[STAND_IN]

@@ -70,7 +70,9 @@ def test_compare_runs_resumes_and_reports(tmp_path, capsys, monkeypatch):
         assert 0 <= row["auc"] <= 1 and 0 <= row["precision"] <= 1
         boxes = os.path.join(res, "OTBtiny", name, "Square", "Square_001.txt")
         assert len(open(boxes).read().splitlines()) == 8
-    assert table["csrt"]["OTBtiny"]["auc"] > 0.5      # an easy sequence for CSRT
+    # an easy sequence: CSRT and the shipped SiamFC ablation both follow it (0.905 AUC each)
+    assert table["csrt"]["OTBtiny"]["auc"] > 0.5
+    assert table["mine"]["OTBtiny"]["auc"] > 0.7 and table["mine"]["OTBtiny"]["precision"] == 1.0
 
     # a rerun reuses the results: no tracker is built, the table is the same
     def no_build(*_):
