@@ -187,6 +187,33 @@ def test_existing_workspace_keeps_its_trackers_and_config(ws, tmp_path, capsys):
     assert sorted(dataset.keys()) == sorted(VIDEOS)
 
 
+def test_workspace_bad_input_is_named(ws, tmp_path, capsys):
+    from rasnet_plugin.cli import vot_workspace as cli
+
+    for flag in ("--max-frames", "--repetitions", "--timeout", "--threads"):
+        with pytest.raises(SystemExit) as e:
+            cli.parse_args([str(tmp_path / "w"), flag, "-5"])
+        assert e.value.code == 2 and "%s must be >= 1, got -5" % flag in capsys.readouterr().err
+    with pytest.raises(vot_workspace.WorkspaceError, match="max_frames must be >= 1, got -5"):
+        vot_workspace.export_bundled(str(tmp_path / "w"), max_frames=-5,
+                                     dataset_root=str(tmp_path / "datasets"))
+    assert not os.path.exists(tmp_path / "datasets")     # refused before building anything
+    # an EAO interval past every sequence warns, as a toolkit stack's does
+    vot_workspace.write_workspace(str(tmp_path / "w"), sequences=ws["sequences"],
+                                  eao_low=500, eao_high=600)
+    assert ("warning: the EAO interval scores EAO on [500, 600] but the longest sequence has "
+            "30 frames: its EAO will be NaN") in capsys.readouterr().err
+    # a stack file or an existing config.yaml that is not YAML: named, not a traceback
+    bad = tmp_path / "stack.yaml"
+    bad.write_text("experiments: [unclosed\n")
+    with pytest.raises(vot_workspace.WorkspaceError, match=r"stack\.yaml: not valid YAML"):
+        vot_workspace.write_workspace(str(tmp_path / "w"), sequences=ws["sequences"], stack=str(bad))
+    (tmp_path / "w" / "config.yaml").write_text("stack: {oops\n")
+    assert cli.main([str(tmp_path / "w"), "--sequences", ws["sequences"]]) == 1
+    err = capsys.readouterr().err
+    assert "config.yaml: not valid YAML" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("lengths, expected", [
     ([30, 30], (10, 29)),                    # median 30, clipped to longest - 1 = 29
     ([40, 30], (12, 35)),                    # median 35, 35 / 3 = 11.7

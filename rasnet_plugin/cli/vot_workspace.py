@@ -54,7 +54,12 @@ def parse_args(argv=None):
                    help="then run vot evaluate + vot analysis for these trackers "
                         "(default RASNet) and print the scores")
     p.add_argument("--force", action="store_true", help="with --run: re-run existing results")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    for flag, value in (("--max-frames", args.max_frames), ("--repetitions", args.repetitions),
+                        ("--timeout", args.timeout), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            p.error("%s must be >= 1, got %d" % (flag, value))
+    return args
 
 
 def main(argv=None):

@@ -104,6 +104,8 @@ def export_bundled(workspace, videos=None, max_frames=None, dataset_root=None):
     """Build the bundled benchmark and export it (or a subset) to WORKSPACE/sequences."""
     from ..datasets import Dataset, Video, ensure_bundled, export_vot, load_dataset
 
+    if max_frames is not None and int(max_frames) < 1:  # (a negative n would drop the last frames)
+        raise WorkspaceError(f"max_frames must be >= 1, got {max_frames}")
     root = dataset_root or os.path.join(ROOT, "testing_dataset")
     ds = load_dataset(ensure_bundled(root))
     chosen = list(ds)
@@ -113,7 +115,7 @@ def export_bundled(workspace, videos=None, max_frames=None, dataset_root=None):
             raise WorkspaceError("no video %s in %s (it has: %s)"
                                  % (", ".join(missing), ds.name, ", ".join(v.name for v in ds)))
         chosen = [ds[v] for v in videos]
-    if max_frames:
+    if max_frames is not None:
         n = int(max_frames)
         chosen = [Video(v.name, v.img_paths[:n], v.gt[:n], attr=v.attr,
                         tags={t: f[:n] for t, f in v.tags.items()}) for v in chosen]
@@ -242,12 +244,25 @@ def _read_text(path):
         return None
 
 
-def stack_interval(stack_path):
-    """The (low, high) of the first supervised_eao_score analysis of a stack file, or None."""
+def _load_yaml(path, text=None):
+    """The YAML document in `path` (or its `text`); WorkspaceError naming the file when it
+    is not valid YAML."""
     import yaml
 
-    with open(stack_path) as f:
-        stack = yaml.safe_load(f) or {}
+    try:
+        if text is None:
+            with open(path) as f:
+                text = f.read()
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise WorkspaceError(f"{path}: not valid YAML ({e})".replace("\n", " ")) from None
+
+
+def stack_interval(stack_path):
+    """The (low, high) of the first supervised_eao_score analysis of a stack file, or None."""
+    stack = _load_yaml(stack_path)
+    if not isinstance(stack, dict):
+        raise WorkspaceError(f"{stack_path}: not a stack (expected a mapping with 'experiments')")
     for exp in (stack.get("experiments") or {}).values():
         for a in (exp or {}).get("analyses") or []:
             if isinstance(a, dict) and a.get("type") == "supervised_eao_score":
@@ -289,18 +304,20 @@ def write_workspace(workspace, sequences=None, stack=None, videos=None, max_fram
     if stack:
         stack_path = resolve_stack(stack)
         interval = stack_interval(stack_path)
-        if interval and interval[0] >= max(lengths.values()) - 1:
-            print(f"vot_workspace: warning: stack {stack} scores EAO on [{interval[0]}, "
-                  f"{interval[1]}] but the longest sequence has {max(lengths.values())} "
-                  "frames: its EAO will be NaN", file=sys.stderr)
+        what = f"stack {stack}"
     else:
         stack_path = os.path.join(workspace, STACK_FILE)
         atomic_write_text(stack_path, stack_yaml(low, high, repetitions))
-        interval = (low, high)
-    import yaml
-
-    existing = _read_text(os.path.join(workspace, "config.yaml"))
-    existing = (yaml.safe_load(existing) or {}) if existing else {}
+        interval, what = (low, high), "the EAO interval"
+    if interval and interval[0] >= max(lengths.values()) - 1:
+        print(f"vot_workspace: warning: {what} scores EAO on [{interval[0]}, {interval[1]}] "
+              f"but the longest sequence has {max(lengths.values())} frames: its EAO will "
+              "be NaN", file=sys.stderr)
+    config_path = os.path.join(workspace, "config.yaml")
+    existing = _read_text(config_path)
+    existing = _load_yaml(config_path, existing) if existing else {}
+    if not isinstance(existing, dict):
+        raise WorkspaceError(f"{config_path}: not a workspace config (expected a mapping)")
     atomic_write_text(os.path.join(workspace, "config.yaml"),
                       config_yaml(stack_path, sequences, existing))
     ours = trackers_ini(timeout, snapshot, device, threads)
