@@ -12,6 +12,7 @@ import warnings
 import torch
 
 from .config import TRACKER_CONFIG, load_config
+from .hardware import check_device
 from .models import build_model
 # checkpoint reading lives in models.model_load; these names stay importable from here
 from .models.model_load import (extract_state_dict, load_checkpoint, load_pretrained_backbone,
@@ -53,10 +54,7 @@ def _only_trunk_and_gain(model):
 def resolve_device(device=None, cfg=None):
     """`device` as a torch.device; default: cuda if cfg.CUDA and CUDA is available, else cpu."""
     if device is not None and str(device) != "":
-        device = torch.device(device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device %s requested but CUDA is not available" % device)
-        return device
+        return check_device(device, "device")  # ValueError naming a device that is not there
     use_cuda = bool(getattr(cfg, "CUDA", True)) if cfg is not None else True
     return torch.device("cuda" if use_cuda and torch.cuda.is_available() else "cpu")
 

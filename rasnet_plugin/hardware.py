@@ -12,7 +12,8 @@ import warnings
 
 import torch
 
-__all__ = ["cpu_info", "isa_cap", "native_bf16", "resolve_precision", "warn_if_emulated", "describe"]
+__all__ = ["cpu_info", "isa_cap", "native_bf16", "resolve_precision", "warn_if_emulated", "describe",
+           "check_device"]
 
 _WARNED = set()
 
@@ -104,3 +105,32 @@ def describe(device="cpu", precision=None):
         isa = info["isa"] + (", capped at %s (ONEDNN_MAX_CPU_ISA)" % isa_cap() if isa_cap() else "")
         where = "%s, %s, %d thread(s)" % (info["model"], isa, torch.get_num_threads())
     return where if precision is None else "%s, precision %s" % (where, precision)
+
+
+def check_device(spec, name="--device"):
+    """`spec` as a torch.device (None for none given), or ConfigError (a ValueError) naming
+    `name` and the value: a device type other than cpu/cuda, or CUDA this torch or machine
+    lacks (found before any work, where torch would fail later, or with its own
+    RuntimeError)."""
+    from .config import ConfigError
+
+    if spec is None or str(spec) == "":
+        return None
+    try:
+        dev = torch.device(spec)
+    except (RuntimeError, TypeError, ValueError):  # torch: "Expected one of cpu, cuda, ..."
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise ConfigError("%s must be cpu, cuda or cuda:N, got %r" % (name, str(spec)))
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this torch (%s) is built without CUDA" % torch.__version__ \
+                if torch.version.cuda is None and not getattr(torch.version, "hip", None) \
+                else "no CUDA device is visible"
+            raise ConfigError("%s %s: %s; use %s" % (name, spec, why, "%s cpu" % name
+                                                     if name.startswith("--") else "cpu"))
+        n = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= n:
+            raise ConfigError("%s %s: there are only %d CUDA device(s), cuda:0 to cuda:%d"
+                              % (name, spec, n, n - 1))
+    return dev

@@ -255,6 +255,13 @@ def test_bad_snapshot_and_unknown_video(datasets, tmp_path):
     assert out.returncode != 0 and "nope" in out.stderr
     out = run_tool(str(tmp_path), "--dataset", "Missing", "--dataset-root", td, "--results", res)
     assert out.returncode != 0 and "Missing" in out.stderr
+    # a device that is not there: named, no traceback, nothing written
+    for device in ["gpu"] + ([] if torch.cuda.is_available() else ["cuda"]):
+        out = run_tool(str(tmp_path), "--dataset", "TinyOTB", "--dataset-root", td,
+                       "--results", res, "--device", device)
+        assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+        assert "device" in out.stderr and device in out.stderr
+    assert not os.path.exists(res)
 
 
 # ---------------------------------------------------------------- default dataset

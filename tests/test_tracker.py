@@ -20,7 +20,7 @@ from rasnet_plugin.tracker import RASNetTracker, crop_pyramid, crop_square
 from rasnet_plugin.tracker.pytracking import (RASNetParams, RASNetPyTracker, get_tracker_class,
                                               parameters)
 
-from _data import REAL_DATA, SKIP_REASON
+from _data import check_video
 
 
 # ---------------------------------------------------------------- synthetic scenes
@@ -335,13 +335,8 @@ def test_track_before_init():
         tracker.track(np.zeros((50, 50, 3), np.uint8))
 
 
-def test_real_sequence_contract():
-    if REAL_DATA is None:
-        pytest.skip(SKIP_REASON)
-    seq = os.path.join(REAL_DATA, "OTB-dev", "Crossing")
-    assert os.path.isdir(seq), "RASNET_TEST_DATA has no OTB-dev/Crossing: %s" % REAL_DATA
-    from rasnet_plugin.datasets import load_dataset
-    video = load_dataset(seq).videos[0]
+def test_real_sequence_contract(tmp_path):
+    video = check_video(tmp_path)    # Crossing, else a bundled video
     cfg = get_default_config()
     t = cfg.TRACK
     # SiamFC-3s: each frame the size is multiplied by one of these (no clipping this early:
@@ -508,3 +503,33 @@ def test_checkpoint_code_is_refused_and_never_run(tmp_path):
     # the payload is live: a plain unpickler does run it (so the check above can fail)
     torch.load(path, weights_only=False)["x"].close()
     assert marker.exists()
+
+
+# ---------------------------------------------------------------- TRACK geometry, named
+
+@pytest.mark.parametrize("key,value,match", [
+    ("TOTAL_STRIDE", 0, "TRACK.TOTAL_STRIDE must be an integer >= 1, got 0"),
+    ("RESPONSE_UP", 0, "TRACK.RESPONSE_UP must be an integer >= 1, got 0"),
+    ("EXEMPLAR_SIZE", 0, "TRACK.EXEMPLAR_SIZE must be an integer >= 1, got 0"),
+    ("EXEMPLAR_SIZE", 127.5, "TRACK.EXEMPLAR_SIZE must be an integer >= 1, got 127.5"),
+    ("INSTANCE_SIZE", 100,
+     r"TRACK.INSTANCE_SIZE must be >= TRACK.EXEMPLAR_SIZE \(127\), got 100"),
+    ("CONTEXT_AMOUNT", -0.5, "TRACK.CONTEXT_AMOUNT must be a number >= 0, got -0.5"),
+    ("SCALE_STEP", 0.0, "TRACK.SCALE_STEP must be a number > 0, got 0.0"),
+    ("SCALE_NUM", 2, "TRACK.SCALE_NUM must be odd and >= 1, got 2"),
+    ("LR", math.nan, "TRACK.LR must be a number, got nan"),
+    ("WINDOW_INFLUENCE", math.nan, "TRACK.WINDOW_INFLUENCE must be a number, got nan"),
+    ("SCALE_PENALTY", math.inf, "TRACK.SCALE_PENALTY must be a number, got inf"),
+])
+def test_bad_track_geometry_is_named(key, value, match):
+    with pytest.raises(ValueError, match="^" + match):
+        ideal_tracker(**{key: value})
+
+
+def test_a_stride_the_network_does_not_have_is_named():
+    tracker, _ = ideal_tracker(TOTAL_STRIDE=4)          # PixelMatcher has stride 8
+    frames, boxes = moving_sequence(n=2)
+    tracker.init(frames[0], boxes[0])
+    with pytest.raises(ValueError, match=r"response is 3x1x17x17, .* TOTAL_STRIDE 4 make it "
+                                         r"33x33 per scale: TOTAL_STRIDE must be the network's"):
+        tracker.track(frames[1])

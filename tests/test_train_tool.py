@@ -1,7 +1,11 @@
 """tools/train.py end to end: a tiny run, resume from the command line, torchrun with gloo."""
+import logging
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -128,3 +132,111 @@ def test_torchrun_two_processes_gloo(tiny, tmp_path):
     assert ck["step"] == 2 and ck["sampler"]["world_size"] == 2
     assert (out / "model_final.pth").is_file()
     assert [row["step"] for row in read_csv(str(out / "train_log.csv"))] == [1, 2]
+
+
+# ---------------------------------------------------------------- bad input, named
+
+def _main(args, capsys):
+    """tools/train.py's main in this process: (exit status, stderr); the log handlers it
+    adds are removed again."""
+    log = logging.getLogger("rasnet_plugin")
+    handlers, level = list(log.handlers), log.level
+    try:
+        status = _tool_module().main(args)
+    finally:
+        for h in [h for h in log.handlers if h not in handlers]:
+            log.removeHandler(h)
+            h.close()
+        log.setLevel(level)
+    return status, capsys.readouterr().err
+
+
+def test_train_tool_refuses_a_device_that_is_not_there(tiny, tmp_path, capsys):
+    out = tmp_path / "out"
+    common = ["--config", str(tiny), "--output", str(out), "--no-progress", "--device"]
+    status, err = _main(common + ["gpu"], capsys)
+    assert status == 1 and "error: --device must be cpu, cuda or cuda:N, got 'gpu'" in err
+    if not torch.cuda.is_available():
+        for device in ("cuda", "cuda:0"):
+            status, err = _main(common + [device], capsys)
+            assert status == 1 and "error: --device %s: " % device in err, err
+            assert "use --device cpu" in err
+    assert not out.exists()           # refused before the output folder is set up
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("TRACK.TOTAL_STRIDE", "0", "TRACK.TOTAL_STRIDE must be an integer >= 1, got 0"),
+    ("TRACK.RESPONSE_UP", "0", "TRACK.RESPONSE_UP must be an integer >= 1, got 0"),
+    ("TRACK.EXEMPLAR_SIZE", "0", "TRACK.EXEMPLAR_SIZE must be an integer >= 1, got 0"),
+    ("TRACK.INSTANCE_SIZE", "100", "TRACK.INSTANCE_SIZE must be >= TRACK.EXEMPLAR_SIZE (127)"),
+    ("TRACK.CONTEXT_AMOUNT", "-1.0", "TRACK.CONTEXT_AMOUNT must be a number >= 0, got -1.0"),
+    ("BACKBONE.TYPE", "resnet", "BACKBONE.TYPE: unknown backbone 'resnet'"),
+])
+def test_train_tool_names_a_bad_config_key(tiny, tmp_path, capsys, key, value, match):
+    status, err = _main(["--config", str(tiny), "--output", str(tmp_path), "--device", "cpu",
+                         "--no-progress", "--max-steps", "1", "--set", key, value], capsys)
+    assert status == 1 and "error: " + match in err, err
+    assert not (tmp_path / "checkpoint_latest.pth").exists()
+
+
+def _config_with_extra_source(tiny, tmp_path, extra):
+    images = tiny.parent / "images"
+    path = tmp_path / "extra.yaml"
+    path.write_text(tiny.read_text().replace("    NAMES: [STILL]\n", "    NAMES: [STILL, EXTRA]\n"
+                                             "    EXTRA: {TYPE: still, ROOT: %s, %s}\n"
+                                             % (images, extra)))
+    return path
+
+
+@pytest.mark.parametrize("extra,match", [
+    ("WEIGHT: heavy", "TRAIN.DATASETS.EXTRA.WEIGHT must be a number >= 0, got 'heavy'"),
+    ("WEIGHT: -1.0", "TRAIN.DATASETS.EXTRA.WEIGHT must be a number >= 0, got -1.0"),
+    ("NUM_USE: 0", "TRAIN.DATASETS.EXTRA.NUM_USE must be -1 (all items) or an integer >= 1, "
+                   "got 0"),
+    ("NUM_USE: lots", "TRAIN.DATASETS.EXTRA.NUM_USE must be -1 (all items) or an integer >= 1, "
+                      "got 'lots'"),
+    ("WEIGHT: 0.0", "TRAIN.DATASETS: every source has WEIGHT 0 (STILL, EXTRA)"),
+])
+def test_train_tool_names_a_bad_source_share(tiny, tmp_path, capsys, extra, match):
+    cfg = _config_with_extra_source(tiny, tmp_path, extra)
+    args = ["--config", str(cfg), "--output", str(tmp_path / "out"), "--device", "cpu",
+            "--no-progress", "--max-steps", "1"]
+    if "every source" in match:
+        args += ["--set", "TRAIN.DATASETS.STILL.WEIGHT", "0.0"]
+    status, err = _main(args, capsys)
+    assert status == 1 and "error: " + match in err, err
+
+
+def test_train_tool_ctrl_c_checkpoints_and_resumes(tiny, tmp_path):
+    out = tmp_path / "int"
+    # 100 steps an epoch, checkpoints at its end only: a Ctrl-C that is not handled loses
+    # every step so far
+    common = [TOOL, "--config", str(tiny), "--output", str(out), "--device", "cpu",
+              "--no-progress", "--set", "TRAIN.PAIRS_PER_EPOCH", "200",
+              "TRAIN.CHECKPOINT_INTERVAL", "0"]
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    p = subprocess.Popen([sys.executable] + common, cwd=REPO_ROOT, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True)     # its own group: killpg = the terminal
+    try:
+        log, deadline = out / "train_log.csv", time.time() + 120
+        while not (log.is_file() and log.read_text().count("\n") >= 3):   # 2 steps done
+            assert p.poll() is None, p.communicate()
+            assert time.time() < deadline, "no step in 120 s"
+            time.sleep(0.05)
+        # what Ctrl-C in a terminal does: SIGINT to the group, the DataLoader worker too
+        os.killpg(p.pid, signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    assert p.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr and "interrupted: finishing the step" in stderr
+    step = int(re.search(r"stopped at step (\d+); continue with --resume auto", stdout).group(1))
+    assert 2 <= step < 100
+    assert torch.load(out / "checkpoint_latest.pth", weights_only=True)["step"] == step
+    r = _run(common + ["--resume", "auto", "--max-steps", str(step + 1)])
+    assert r.returncode == 0, r.stderr
+    assert "resumed from" in r.stderr and "at step %d" % step in r.stderr
+    assert torch.load(out / "checkpoint_latest.pth", weights_only=True)["step"] == step + 1

@@ -688,3 +688,126 @@ def test_smaller_training_search_crop(img_dir, tmp_path):
         Trainer(tiny_cfg(img_dir, SEARCH_SIZE=191), str(tmp_path / "b"), device="cpu")
     with pytest.raises(ConfigError, match="smaller than TRACK.EXEMPLAR_SIZE"):
         Trainer(tiny_cfg(img_dir, SEARCH_SIZE=100), str(tmp_path / "c"), device="cpu")
+
+
+# ---------------------------------------------------------------- bad input, named
+
+def _two_still_sources(tmp_path, **more):
+    """cfg.TRAIN.DATASETS: STILL (2 images) and MORE, a node added as a YAML file adds it
+    (yacs never type-checks its keys)."""
+    from yacs.config import CfgNode as CN
+    cfg = get_default_config()
+    cfg.TRAIN.VAL_FRACTION = 0.0
+    cfg.TRAIN.DATASETS.NAMES = ["STILL", "MORE"]
+    cfg.TRAIN.DATASETS.STILL.ROOT = make_still_folder(str(tmp_path / "a"), n=2)
+    cfg.TRAIN.DATASETS.MORE = CN(dict({"TYPE": "still",
+                                       "ROOT": make_still_folder(str(tmp_path / "b"), n=2)},
+                                      **more))
+    return cfg
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("WEIGHT", "heavy", "WEIGHT must be a number >= 0, got 'heavy'"),
+    ("WEIGHT", -1.0, "WEIGHT must be a number >= 0, got -1.0"),
+    ("WEIGHT", float("nan"), "WEIGHT must be a number >= 0, got nan"),
+    ("WEIGHT", True, "WEIGHT must be a number >= 0, got True"),
+    ("NUM_USE", "lots", r"NUM_USE must be -1 \(all items\) or an integer >= 1, got 'lots'"),
+    ("NUM_USE", 2.5, r"NUM_USE must be -1 \(all items\) or an integer >= 1, got 2.5"),
+    ("NUM_USE", 0, r"NUM_USE must be -1 \(all items\) or an integer >= 1, got 0"),
+    ("NUM_USE", -3, r"NUM_USE must be -1 \(all items\) or an integer >= 1, got -3"),
+    ("FRAME_RANGE", "far", "FRAME_RANGE must be an integer, got 'far'"),
+])
+def test_source_weight_and_num_use_are_checked(tmp_path, key, value, match):
+    cfg = _two_still_sources(tmp_path, **{key: value})
+    with pytest.raises(ConfigError, match=r"^TRAIN\.DATASETS\.MORE\." + match):
+        build_sources(cfg)
+
+
+def test_source_weight_and_num_use_that_are_fine(tmp_path):
+    cfg = _two_still_sources(tmp_path, WEIGHT="0.5", NUM_USE=4.0)   # coerced
+    more = build_sources(cfg)[1]
+    assert (more.weight, more.num_use, more.share()) == (0.5, 4, 2.0)
+    cfg.TRAIN.DATASETS.MORE.WEIGHT = 0      # one source left out of the mix is fine
+    assert [s.share() for s in build_sources(cfg)] == [2.0, 0.0]
+
+
+def test_all_sources_of_weight_zero_is_a_config_error(tmp_path):
+    cfg = _two_still_sources(tmp_path, WEIGHT=0.0)
+    cfg.TRAIN.DATASETS.STILL.WEIGHT = 0.0
+    with pytest.raises(ConfigError, match=r"TRAIN.DATASETS: every source has WEIGHT 0 "
+                                          r"\(STILL, MORE\)"):
+        build_sources(cfg)
+    srcs = [StillImageSource(str(tmp_path / "a"), weight=0.0)]
+    with pytest.raises(ConfigError, match=r"every source \(STILL\) has a zero share"):
+        PairDataset(srcs, NO_COLOR)
+
+
+def test_a_weight_zero_source_is_left_out_of_validation(tmp_path):
+    # ONE trains (one image: no validation item), NEVER has WEIGHT 0 and holds the only
+    # validation items: they are never drawn, so validation has no source, not a crash
+    from yacs.config import CfgNode as CN
+    cfg = tiny_cfg(make_still_folder(str(tmp_path / "one"), n=1), VAL_PAIRS=2,
+                   VAL_FRACTION=0.5)
+    cfg.TRAIN.DATASETS.NAMES = ["STILL", "NEVER"]
+    cfg.TRAIN.DATASETS.NEVER = CN({"TYPE": "still", "WEIGHT": 0.0,
+                                   "ROOT": make_still_folder(str(tmp_path / "never"), n=4)})
+    assert [s.name for s in build_sources(cfg, "val")] == []
+    tr = Trainer(cfg, str(tmp_path / "out"), device="cpu", progress=False)
+    assert tr.val_set is None and tr.train_set.probs.tolist() == [1.0, 0.0]
+
+
+def test_an_empty_validation_split_is_skipped_and_no_other_dataset_error(tmp_path):
+    from rasnet_plugin.datasets import DatasetError
+    from rasnet_plugin.training import EmptySource
+    make_got10k(str(tmp_path / "G"), n_frames=(6,))         # one sequence: it trains
+    cfg = get_default_config()
+    cfg.TRAIN.VAL_FRACTION = 0.5
+    cfg.TRAIN.DATASETS.NAMES = ["GOT10K"]
+    cfg.TRAIN.DATASETS.GOT10K.ROOT = str(tmp_path / "G")
+    assert [len(s) for s in build_sources(cfg, "train")] == [1]
+    assert build_sources(cfg, "val") == []                   # skipped: nothing to hold out
+    with pytest.raises(EmptySource, match="GOT10K: no usable GOT-10k sequence under"):
+        GOT10kSource(str(tmp_path / "G"), split="val", val_fraction=0.5, name="GOT10K")
+    # another DatasetError is not skipped, whatever its message says
+    cfg.TRAIN.DATASETS.GOT10K.ROOT = str(tmp_path / "no usable" / "GOT-10k")
+    with pytest.raises(DatasetError, match="GOT-10k root not found") as e:
+        build_sources(cfg, "val")
+    assert not isinstance(e.value, EmptySource)
+
+
+def test_dataloader_workers_ignore_ctrl_c():
+    # the terminal's SIGINT reaches the workers too; the main process stops, checkpoints
+    # and ends them (test_train_tool.py: the Ctrl-C run)
+    import signal
+    from rasnet_plugin.training.trainer import _worker_init
+    before, threads = signal.getsignal(signal.SIGINT), torch.get_num_threads()
+    cv_threads = cv2.getNumThreads()
+    try:
+        _worker_init(0)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(cv_threads)
+
+
+def test_first_ctrl_c_stops_like_sigterm_and_a_second_interrupts(img_dir, tmp_path):
+    import signal
+    tr = Trainer(tiny_cfg(img_dir, CHECKPOINT_INTERVAL=0), str(tmp_path), device="cpu",
+                 progress=False)
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)}
+    try:
+        tr.install_signal_handlers()
+        tr.after_step = lambda t: os.kill(os.getpid(), signal.SIGINT) if t.step == 1 else None
+        try:
+            result = tr.train()
+        except KeyboardInterrupt:       # (caught: pytest would end the whole session)
+            pytest.fail("the first SIGINT interrupted the step")
+        assert result is None and tr.step == 1 and tr.stop_signal == signal.SIGINT
+        ck = torch.load(tmp_path / "checkpoint_latest.pth", weights_only=True)
+        assert ck["step"] == 1
+        with pytest.raises(KeyboardInterrupt):              # the second one
+            os.kill(os.getpid(), signal.SIGINT)
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)

@@ -21,14 +21,18 @@ folder holding an earlier run's checkpoint is refused without --resume or --over
            still=skimage video=/data/videos
 --set KEY VALUE pairs override the config (yacs), e.g. --set TRAIN.EPOCH 10 TRAIN.BATCH_SIZE 16.
 
+SIGTERM, SIGUSR1 and a first Ctrl-C (SIGINT) finish the current step, write a checkpoint and
+stop; a second Ctrl-C stops at once (the steps since the last checkpoint are lost).
+
 Exit status: 0 done (or stopped by --max-steps / SIGTERM after writing a checkpoint);
 1 configuration, data or checkpoint error (a missing dataset, data so broken that
 TRAIN.MAX_RETRIES samples in a row were unusable, a checkpoint that does not load, an
-output folder holding another run); 2 the run diverged (the message names
-the step and the last good checkpoint, which is kept).
+output folder holding another run, a --device that is not there); 2 the run diverged (the
+message names the step and the last good checkpoint, which is kept); 130 stopped by Ctrl-C.
 """
 import argparse
 import os
+import signal
 import sys
 
 import torch.distributed as dist
@@ -39,6 +43,7 @@ from ..models.model_load import CheckpointError
 from ..training import (SOURCE_TYPES, DataUnusable, Trainer, TrainingDiverged,
                         init_distributed)
 from ..training.launch import setup_logging, share_cpu_threads, training_config
+from ..hardware import check_device
 
 
 def parse_args(argv=None):
@@ -71,9 +76,10 @@ def build_cfg(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    rank = 0
+    rank, trainer = 0, None
     try:
         cfg = build_cfg(args)
+        check_device(args.device)    # before the output folder and its log are set up
         output = os.path.abspath(args.output or cfg.TRAIN.SNAPSHOT_DIR)
         rank, world, _ = init_distributed(args.device)
         share_cpu_threads(args.device, world)
@@ -89,7 +95,8 @@ def main(argv=None):
         if rank == 0:
             print("final weights: %s" % final if final else
                   "stopped at step %d; continue with --resume auto" % trainer.step)
-        status = 0
+        # a Ctrl-C'd run is not a finished one: `rasnet-train ... && next` stops there
+        status = 130 if final is None and trainer.stop_signal == signal.SIGINT else 0
     except TrainingDiverged as e:
         if rank == 0:
             print("training diverged: %s" % e, file=sys.stderr)
@@ -98,6 +105,12 @@ def main(argv=None):
             FileExistsError) as e:
         print("error: %s" % e, file=sys.stderr)
         status = 1
+    except KeyboardInterrupt:     # before the handlers, or a second Ctrl-C
+        if rank == 0:
+            print("interrupted%s; continue with --resume auto" % (
+                "" if trainer is None or trainer.last_checkpoint_step is None else
+                " (last checkpoint: step %d)" % trainer.last_checkpoint_step), file=sys.stderr)
+        status = 130
     finally:
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()

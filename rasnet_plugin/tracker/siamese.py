@@ -19,6 +19,7 @@ weights, an fp16 overflow, ...) moves nothing: `track` returns the previous box 
 `failed: True` and `best_score` NaN, and the next good frame tracks from there.
 """
 import math
+import numbers
 import time
 from contextlib import nullcontext
 
@@ -26,12 +27,13 @@ import cv2
 import numpy as np
 import torch
 
+from ..config import ConfigError
 from ..hardware import resolve_precision, warn_if_emulated
 from ..models.quantize import resolve_quantize
 from .cores import CoreShare
 from .crop import channel_mean, context_size, crop_pyramid, crop_square, search_size
 
-__all__ = ["RASNetTracker", "PRECISIONS", "as_bgr3"]
+__all__ = ["RASNetTracker", "PRECISIONS", "as_bgr3", "check_track_config"]
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 MIN_SIZE = 10.0           # px: a box never shrinks below this (or its initial size)
@@ -53,6 +55,43 @@ def as_bgr3(img):
     if img.dtype != np.uint8:
         img = img.astype(np.float32, copy=False)  # taken as 0..255, like PySOT's crops
     return np.ascontiguousarray(img)
+
+
+def _number(t, key, low=None, above=None, integer=False):
+    """t[key] as a finite int/float within the bound, else ConfigError naming TRACK.<key>."""
+    v = t[key]
+    ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+    ok = ok and (float(v).is_integer() or not integer)
+    ok = ok and (low is None or v >= low) and (above is None or v > above)
+    if not ok:
+        bound = " >= %s" % low if low is not None else " > %s" % above if above is not None else ""
+        raise ConfigError("TRACK.%s must be %s%s, got %r"
+                          % (key, "an integer" if integer else "a number", bound, v))
+    return int(v) if integer else float(v)
+
+
+def check_track_config(t):
+    """Check the geometry keys of a TRACK node; ConfigError (a ValueError) names the key.
+
+    Out of range, they fail later with no key named: a ZeroDivisionError (TOTAL_STRIDE 0),
+    np.hanning's "negative dimensions" (INSTANCE_SIZE below EXEMPLAR_SIZE), a cv2.error on
+    every frame (RESPONSE_UP 0), "init box is too large" (SCALE_STEP 0), NaN boxes or a
+    failed frame every time (a NaN LR, WINDOW_INFLUENCE or SCALE_PENALTY).
+    """
+    exemplar = _number(t, "EXEMPLAR_SIZE", low=1, integer=True)
+    _number(t, "INSTANCE_SIZE", integer=True)
+    if t.INSTANCE_SIZE < exemplar:
+        raise ConfigError("TRACK.INSTANCE_SIZE must be >= TRACK.EXEMPLAR_SIZE (%d), got %r"
+                          % (exemplar, t.INSTANCE_SIZE))
+    _number(t, "TOTAL_STRIDE", low=1, integer=True)
+    _number(t, "RESPONSE_UP", low=1, integer=True)
+    scale_num = _number(t, "SCALE_NUM", integer=True)
+    if scale_num < 1 or scale_num % 2 == 0:
+        raise ConfigError("TRACK.SCALE_NUM must be odd and >= 1, got %d" % scale_num)
+    _number(t, "CONTEXT_AMOUNT", low=0)
+    _number(t, "SCALE_STEP", above=0)
+    for key in ("SCALE_PENALTY", "LR", "WINDOW_INFLUENCE"):
+        _number(t, key)
 
 
 def _check_box(bbox, img_shape):
@@ -89,6 +128,7 @@ class RASNetTracker:
 
     def __init__(self, model, cfg, device=None, profile=False):
         t = cfg.TRACK
+        check_track_config(t)
         self.exemplar_size = int(t.EXEMPLAR_SIZE)
         self.instance_size = int(t.INSTANCE_SIZE)
         self.context_amount = float(t.CONTEXT_AMOUNT)
@@ -99,8 +139,6 @@ class RASNetTracker:
         self.window_influence = float(t.WINDOW_INFLUENCE)
         self.response_up = int(t.RESPONSE_UP)
         self.total_stride = int(t.TOTAL_STRIDE)
-        if self.scale_num < 1 or self.scale_num % 2 == 0:
-            raise ValueError("TRACK.SCALE_NUM must be odd and >= 1, got %d" % self.scale_num)
         precision = str(t.PRECISION).lower()
         if precision != "auto" and precision not in PRECISIONS:
             raise ValueError("TRACK.PRECISION must be auto or one of %s, got %r"
@@ -269,6 +307,14 @@ class RASNetTracker:
         with self.cores.frame():
             resp = self._network(x)  # ONE batched call for the whole pyramid
         t2 = self._tick() if self.profile else 0.0
+        if resp.numel() != self.scale_num * self.score_size ** 2:
+            # a TOTAL_STRIDE that is not the network's own: a bare reshape error otherwise
+            raise ValueError("the network's response is %s, but TRACK.INSTANCE_SIZE %d, "
+                             "EXEMPLAR_SIZE %d and TOTAL_STRIDE %d make it %dx%d per scale: "
+                             "TOTAL_STRIDE must be the network's stride" % (
+                                 "x".join(map(str, resp.shape)), self.instance_size,
+                                 self.exemplar_size, self.total_stride, self.score_size,
+                                 self.score_size))
         resp = resp.detach().float().reshape(self.scale_num, self.score_size, self.score_size)
         resp = resp.cpu().numpy()
         if not np.isfinite(resp).all():  # 3 x 17 x 17 values: a negligible check

@@ -11,8 +11,9 @@ from .curves import CurveLogger, plot_curves, read_csv
 from .loss import balanced_logistic_loss, label_maps, pair_losses
 from .pairs import (DataUnusable, EpochBatches, PairDataset, RawPair, SampleError,
                     SampleRejected, omega, pair_rng, pick_frame_pair)
-from .sources import (SOURCE_TYPES, GOT10kSource, PySOTSource, Source, StillImageSource,
-                      VideoFolderSource, build_sources, follow_region, split_items)
+from .sources import (SOURCE_TYPES, EmptySource, GOT10kSource, PySOTSource, Source,
+                      StillImageSource, VideoFolderSource, build_sources, follow_region,
+                      split_items)
 from .trainer import (LossGuard, Trainer, TrainingDiverged, atomic_save, init_distributed,
                       lr_at)
 
@@ -21,6 +22,7 @@ __all__ = ["Trainer", "TrainingDiverged", "LossGuard", "lr_at", "atomic_save", "
            "PairDataset", "DataUnusable", "EpochBatches", "RawPair", "SampleError",
            "SampleRejected", "pair_rng", "pick_frame_pair",
            "AugParams", "make_crops", "warp_crop", "context_size",
-           "Source", "GOT10kSource", "PySOTSource", "StillImageSource", "VideoFolderSource",
+           "Source", "EmptySource", "GOT10kSource", "PySOTSource", "StillImageSource",
+           "VideoFolderSource",
            "SOURCE_TYPES", "build_sources", "follow_region", "split_items",
            "CurveLogger", "plot_curves", "read_csv"]

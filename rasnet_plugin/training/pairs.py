@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.utils.data
 
+from ..config import ConfigError
 from .augment import make_crops
 
 __all__ = ["omega", "RawPair", "SampleError", "SampleRejected", "DataUnusable", "pair_rng",
@@ -144,8 +145,11 @@ class PairDataset(torch.utils.data.Dataset):
         self.sources, self.aug = list(sources), aug
         self.seed, self.max_retries = int(seed), int(max_retries)
         shares = np.array([s.share() for s in self.sources], dtype=np.float64)
-        if not shares.sum() > 0:
-            raise ValueError("every source has a zero share (WEIGHT * NUM_USE)")
+        if not (shares.sum() > 0 and np.isfinite(shares.sum())):
+            # a ConfigError: rasnet-train prints it (a bare ValueError was a traceback)
+            raise ConfigError("TRAIN.DATASETS: every source (%s) has a zero share "
+                              "(WEIGHT * NUM_USE): no pair to draw"
+                              % ", ".join(s.name for s in self.sources))
         self.probs = shares / shares.sum()
 
     @property

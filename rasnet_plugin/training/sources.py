@@ -26,7 +26,8 @@ from ..tracker.crop import context_size, search_size
 from .pairs import RawPair, SampleError, SampleRejected, pick_frame_pair
 
 __all__ = ["Source", "GOT10kSource", "PySOTSource", "StillImageSource", "VideoFolderSource",
-           "SOURCE_TYPES", "build_sources", "split_items", "SKIMAGE_PHOTOS", "follow_region"]
+           "SOURCE_TYPES", "build_sources", "split_items", "SKIMAGE_PHOTOS", "follow_region",
+           "EmptySource"]
 
 logger = logging.getLogger("rasnet_plugin.training")
 
@@ -39,6 +40,24 @@ COMMON_KEYS = ("TYPE", "ROOT", "ANNO", "WEIGHT", "NUM_USE", "FRAME_RANGE", "FRAM
 SKIMAGE_PHOTOS = ("hubble_deep_field", "immunohistochemistry", "retina", "stereo_motorcycle",
                   "colorwheel", "coins", "clock", "page", "text", "moon", "cell", "logo")
 PYSOT_CROP_EXEMPLAR = 127  # the template size PySOT's par_crop.py scales the crops for
+
+
+class EmptySource(DatasetError):
+    """A source with no usable item in its split (e.g. a one-video source's validation
+    split): build_sources leaves it out of validation; for training it is an error."""
+
+
+def _number(name, key, value, what, integer=False, ok=None):
+    """`value` as a float (an int with `integer`), else ConfigError naming the key: nodes
+    added to TRAIN.DATASETS are new to yacs, which never type-checks their keys."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    good = not isinstance(value, bool) and math.isfinite(v) and (v.is_integer() or not integer)
+    if not good or (ok is not None and not ok(v)):
+        raise ConfigError("TRAIN.DATASETS.%s.%s must be %s, got %r" % (name, key, what, value))
+    return int(v) if integer else v
 
 
 def split_items(names, split, fraction):
@@ -85,11 +104,17 @@ class Source:
                 ", ".join(list(COMMON_KEYS) + sorted(self.OPTIONS))))
         self.name = name or self.TYPE.upper()
         self.root, self.anno = _resolve(root), _resolve(anno)
-        self.weight, self.num_use = float(weight), int(num_use)
-        self.frame_scale = max(1, int(frame_scale))
+        # a negative share would only fail at the first batch, inside a DataLoader worker
+        self.weight = _number(self.name, "WEIGHT", weight, "a number >= 0", ok=lambda v: v >= 0)
+        # 0 would not mean "none" (it would be all, as -1): refused
+        self.num_use = _number(self.name, "NUM_USE", num_use, "-1 (all items) or an integer "
+                               ">= 1", integer=True, ok=lambda v: v == -1 or v >= 1)
+        self.frame_scale = max(1, _number(self.name, "FRAME_SCALE", frame_scale, "an integer",
+                                          integer=True))
         # max template-search distance in annotation steps
         limit = int(max_frame_gap) // self.frame_scale
-        self.frame_range = min(limit, int(frame_range)) if int(frame_range) >= 0 else limit
+        frame_range = _number(self.name, "FRAME_RANGE", frame_range, "an integer", integer=True)
+        self.frame_range = min(limit, frame_range) if frame_range >= 0 else limit
         self.split, self.val_fraction = split, float(val_fraction)
         self.opts = dict(self.OPTIONS, **options)
         self.load_skipped = 0     # corrupt entries dropped while loading
@@ -185,7 +210,7 @@ class GOT10kSource(_TrackSource):
             if track is not None:
                 self.items.append((names[k], [track]))
         if not self.items:
-            raise DatasetError("%s: no usable GOT-10k sequence under %s" % (self.name, root))
+            raise EmptySource("%s: no usable GOT-10k sequence under %s" % (self.name, root))
 
     def _read_sequence(self, name):
         seq = os.path.join(self.root, name)
@@ -261,7 +286,7 @@ class PySOTSource(_TrackSource):
             if tracks:
                 self.items.append((names[k], tracks))
         if not self.items:
-            raise DatasetError("%s: no usable track in %s" % (self.name, self.anno))
+            raise EmptySource("%s: no usable track in %s" % (self.name, self.anno))
 
     def _tracks(self, video, tracks):
         out = []
@@ -621,8 +646,8 @@ class VideoFolderSource(Source):
             else:
                 self._drop("video %s: fewer than 2 readable frames" % name)
         if not self.items:
-            raise DatasetError("%s: no usable video (%s or a folder of frames) under %s"
-                               % (self.name, ", ".join(VIDEO_EXTS), self.root))
+            raise EmptySource("%s: no usable video (%s or a folder of frames) under %s"
+                              % (self.name, ", ".join(VIDEO_EXTS), self.root))
 
     @staticmethod
     def _scan(root):
@@ -687,8 +712,10 @@ SOURCE_TYPES = {c.TYPE: c for c in (GOT10kSource, PySOTSource, StillImageSource,
 def build_sources(cfg, split="train"):
     """The sources of cfg.TRAIN.DATASETS.NAMES for `split` ("train", "val" or "all").
 
-    Sources with no item in the split (e.g. a one-video source's validation split) are left
-    out. A missing node, an unknown TYPE or key, or a missing ROOT raise at once.
+    Sources with no item in the split (e.g. a one-video source's validation split), and
+    for validation those of WEIGHT 0 (never drawn), are left out. A missing node, an
+    unknown TYPE or key, a bad WEIGHT or NUM_USE, a missing ROOT, or training sources that
+    all have WEIGHT 0 raise at once.
     """
     t = cfg.TRAIN
     out = []
@@ -705,12 +732,15 @@ def build_sources(cfg, split="train"):
         try:
             src = SOURCE_TYPES[type_](name=name, max_frame_gap=t.MAX_FRAME_GAP, split=split,
                                       val_fraction=t.VAL_FRACTION, **kw, **node)
-        except DatasetError as e:
-            if split == "val" and "no usable" in str(e):
+        except EmptySource:
+            if split == "val":
                 continue
             raise
-        if len(src):
+        if len(src) and (split != "val" or src.weight > 0):
             out.append(src)
     if split == "train" and not out:
         raise ConfigError("TRAIN.DATASETS: no training data (NAMES = %s)" % list(t.DATASETS.NAMES))
+    if out and not any(s.weight > 0 for s in out):
+        raise ConfigError("TRAIN.DATASETS: every source has WEIGHT 0 (%s): no pair to draw"
+                          % ", ".join(s.name for s in out))
     return out

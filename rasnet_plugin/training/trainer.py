@@ -32,10 +32,11 @@ from torch.utils.data import DataLoader
 
 from ..config import ConfigError
 from ..fileio import atomic_save, atomic_write_text, remove_stale_temps
-from ..hardware import describe, resolve_precision, warn_if_emulated
+from ..hardware import check_device, describe, resolve_precision, warn_if_emulated
 from ..models import build_model
 from ..models.model_load import (CheckpointError, check_finite, check_keys, extract_state_dict,
                                  load_pretrained_backbone, load_state_dict_checked, safe_load)
+from ..tracker.siamese import check_track_config
 from .augment import AugParams, train_search_size
 from .curves import CurveLogger
 from .loss import label_maps, pair_losses
@@ -157,6 +158,9 @@ def _worker_init(_):
     import cv2
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
+    # a terminal's Ctrl-C reaches the whole process group: a worker killed by it would fail
+    # the main process's next batch before it has written its checkpoint
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _cpu_copy(obj):
@@ -203,6 +207,7 @@ class Trainer:
         self.progress = progress
         self.after_step = None
         self._stop_requested = False   # set by a signal, on this process
+        self.stop_signal = None        # the signal that asked for it (signal.SIGINT, ...)
         self._stop_agreed = False      # the world's OR of it, updated every step
         self.device = self._device(device)
         self._check_cfg()
@@ -212,7 +217,10 @@ class Trainer:
         np.random.seed((seed + self.rank) % 2 ** 32)
         random.seed(seed + self.rank)
 
-        self.model = build_model(self.cfg)
+        try:
+            self.model = build_model(self.cfg)
+        except ValueError as e:   # a bad BACKBONE/ADJUST/RASNET key, named in the message
+            raise ConfigError(str(e)) from None
         self.inherited_videos = []         # training videos of TRAIN.PRETRAINED's run
         if self.cfg.BACKBONE.PRETRAINED:
             path = load_pretrained_backbone(self.model.backbone, self.cfg.BACKBONE.PRETRAINED)
@@ -281,7 +289,7 @@ class Trainer:
     # ------------------------------------------------------------ setup
     def _device(self, spec):
         if spec:
-            dev = torch.device(spec)
+            dev = check_device(spec)
             if dev.type == "cuda" and dev.index is None:
                 dev = torch.device("cuda", self.local_rank)
             return dev
@@ -291,6 +299,8 @@ class Trainer:
 
     def _check_cfg(self):
         t, tr = self.cfg.TRAIN, self.cfg.TRACK
+        # TRACK first: the division below needs it, and the saved config.yaml tracks with it
+        check_track_config(tr)
         if t.PRECISION.lower() not in ("auto", "fp32", "bf16", "fp16"):
             raise ConfigError("TRAIN.PRECISION must be auto, fp32, bf16 or fp16, got %r"
                               % t.PRECISION)
@@ -655,13 +665,24 @@ class Trainer:
         return float(total[0] / total[1]) if total[1] > 0 else None
 
     # ------------------------------------------------------------ the loop
-    def request_stop(self, *_):
-        """Finish the current step, write a checkpoint and return (SIGTERM handler).
+    def request_stop(self, signum=None, frame=None):
+        """Finish the current step, write a checkpoint and return (the SIGTERM handler).
 
         Under DDP every process stops after the same step: the request travels with the
         step's all-reduce, so the processes stop one step after the first one got it.
         """
+        if self.stop_signal is None:
+            self.stop_signal = signum
         self._stop_requested = True
+
+    def _interrupt(self, signum, frame):
+        """The first Ctrl-C (SIGINT): as SIGTERM; a second one interrupts at once."""
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if self.is_main:
+            # os.write: a print could re-enter a write the signal interrupted
+            os.write(2, b"\ninterrupted: finishing the step and writing a checkpoint "
+                        b"(Ctrl-C again to stop at once, losing the steps since the last one)\n")
+        self.request_stop(signum, frame)
 
     def _stopping(self):
         return self._stop_agreed or (self.world == 1 and self._stop_requested)
@@ -776,6 +797,8 @@ class Trainer:
             self.curves.plot()
 
     def install_signal_handlers(self):
-        """SIGTERM (and SIGUSR1) -> finish the step, checkpoint, return from train()."""
+        """SIGTERM, SIGUSR1 and a first SIGINT (Ctrl-C) -> finish the step, checkpoint,
+        return from train(); `stop_signal` says which."""
         for sig in (signal.SIGTERM, signal.SIGUSR1):
             signal.signal(sig, self.request_stop)
+        signal.signal(signal.SIGINT, self._interrupt)
