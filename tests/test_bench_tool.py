@@ -1,12 +1,15 @@
 """tools/bench.py end to end on a short OTB-layout sequence: one row per (quantize,
 precision), labelled with what actually ran, with its accuracy."""
-import os
 
 import cv2
 import numpy as np
+import pytest
 
 from rasnet_plugin.cli.bench import main
+from rasnet_plugin.evaluation import speed
 from rasnet_plugin.datasets import ensure_bundled, load_dataset
+
+from _data import forbid_expensive_work, noise_otb
 
 
 def _short_otb(tmp_path, frames=12):
@@ -36,33 +39,9 @@ def test_bench_rows_per_quantize_and_precision(tmp_path, capsys):
 
 # ---------------------------------------------------------------- bad input: clear errors, early
 
-import pytest  # noqa: E402
-
-from rasnet_plugin.evaluation import speed  # noqa: E402
-
-
-def _tiny_otb(tmp_path, frames=4):
-    """A 4-frame OTB folder of noise images: loads in no time (nothing of it is tracked)."""
-    seq = tmp_path / "tiny" / "Seq"
-    (seq / "img").mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(frames):
-        cv2.imwrite(str(seq / "img" / ("%04d.jpg" % (i + 1))),
-                    rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
-    np.savetxt(str(seq / "groundtruth_rect.txt"), [[20, 15, 16, 12]] * frames, fmt="%d",
-               delimiter=",")
-    return str(tmp_path / "tiny")
-
-
 @pytest.fixture
 def no_work(monkeypatch):
-    """Fails the test if a frame is decoded or a tracker built."""
-    import rasnet_plugin.api
-
-    def forbidden(*a, **k):
-        raise AssertionError("expensive work started before the bad input was reported")
-    monkeypatch.setattr(speed, "decode", forbidden)
-    monkeypatch.setattr(rasnet_plugin.api, "build_tracker", forbidden)
+    forbid_expensive_work(monkeypatch)
 
 
 def _exit_status(argv):
@@ -79,7 +58,7 @@ def test_bench_missing_dataset_is_an_error_naming_it(tmp_path, capsys, no_work):
 
 
 def test_bench_precisions_are_checked_before_any_measurement(tmp_path, capsys, no_work):
-    root = _tiny_otb(tmp_path)
+    root = noise_otb(tmp_path)
     # a typo: refused by the parser, naming the value and the choices
     assert _exit_status(["--dataset", root, "--device", "cpu", "--precision", "fp32", "bf61"]) == 2
     err = capsys.readouterr().err
@@ -91,7 +70,7 @@ def test_bench_precisions_are_checked_before_any_measurement(tmp_path, capsys, n
 
 
 def test_bench_counts_and_device_are_checked(tmp_path, capsys, no_work):
-    root = _tiny_otb(tmp_path)
+    root = noise_otb(tmp_path)
     for flags, named in ((["--repeat", "0"], "--repeat must be >= 1, got 0"),
                          (["--threads", "0"], "--threads must be >= 1, got 0"),
                          (["--device", "bogus"], "--device bogus")):
@@ -110,7 +89,7 @@ def torch_cuda():
 def test_bench_bad_snapshot_and_config_reported_before_decoding(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(speed, "decode", lambda v: pytest.fail("decoded before the snapshot "
                                                                "was checked"))
-    root = _tiny_otb(tmp_path)
+    root = noise_otb(tmp_path)
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a checkpoint")
     assert main(["--dataset", root, "--device", "cpu", "--config", "rasnet",
@@ -140,7 +119,7 @@ def test_bench_keeps_the_rows_measured_before_a_failure(tmp_path, capsys, monkey
                               [50.0] * repeat)
     monkeypatch.setattr(rasnet_plugin.api, "build_tracker", build)
     monkeypatch.setattr(speed, "measure_precision", measure)
-    assert main(["--dataset", _tiny_otb(tmp_path), "--device", "cpu", "--config", "rasnet",
+    assert main(["--dataset", noise_otb(tmp_path), "--device", "cpu", "--config", "rasnet",
                  "--precision", "fp32", "bf16", "auto", "--quantize", "none",
                  "--repeat", "1"]) == 1
     out, err = capsys.readouterr()

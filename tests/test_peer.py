@@ -2,12 +2,13 @@
 siamfc-pytorch checkout: how frames, boxes and timing reach the peer, the busy processes of
 the load phase, the table's ratios, and the CLI end to end."""
 import os
-import textwrap
 
 import numpy as np
 import pytest
 
 from rasnet_plugin.evaluation import peer
+
+from _data import forbid_expensive_work, noise_otb
 
 FAKE_SIAMFC = '''
 import time
@@ -149,29 +150,9 @@ def test_cli_end_to_end(checkout, tmp_path, capsys):
 
 # ---------------------------------------------------------------- the CLI's bad input
 
-def _tiny_otb(tmp_path, frames=4):
-    import cv2
-    seq = tmp_path / "tiny" / "Seq"
-    (seq / "img").mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(frames):
-        cv2.imwrite(str(seq / "img" / ("%04d.jpg" % (i + 1))),
-                    rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
-    np.savetxt(str(seq / "groundtruth_rect.txt"), [[20, 15, 16, 12]] * frames, fmt="%d",
-               delimiter=",")
-    return str(tmp_path / "tiny")
-
-
 @pytest.fixture
 def no_work(monkeypatch):
-    """Fails the test if a frame is decoded or one of our trackers built."""
-    import rasnet_plugin.api
-    from rasnet_plugin.evaluation import speed
-
-    def forbidden(*a, **k):
-        raise AssertionError("expensive work started before the bad input was reported")
-    monkeypatch.setattr(speed, "decode", forbidden)
-    monkeypatch.setattr(rasnet_plugin.api, "build_tracker", forbidden)
+    forbid_expensive_work(monkeypatch)
 
 
 def _peer_main(argv):
@@ -182,7 +163,7 @@ def _peer_main(argv):
 def test_cli_wrong_checkout_is_refused_before_decoding(tmp_path, capsys, no_work):
     wrong = str(tmp_path / "wrong" / "path")
     with pytest.raises(SystemExit) as e:
-        _peer_main(["--siamfc-pytorch", wrong, "--dataset", _tiny_otb(tmp_path)])
+        _peer_main(["--siamfc-pytorch", wrong, "--dataset", noise_otb(tmp_path)])
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "--siamfc-pytorch %s: no siamfc/__init__.py" % wrong in err
@@ -192,7 +173,7 @@ def test_cli_missing_weights_are_refused_before_decoding(tmp_path, checkout, cap
     missing = str(tmp_path / "missing.pth")
     with pytest.raises(SystemExit) as e:
         _peer_main(["--siamfc-pytorch", checkout, "--siamfc-weights", missing,
-                    "--dataset", _tiny_otb(tmp_path)])
+                    "--dataset", noise_otb(tmp_path)])
     assert e.value.code == 2
     assert "--siamfc-weights %s: no such file" % missing in capsys.readouterr().err
 
@@ -202,14 +183,14 @@ def test_cli_bad_dataset_and_config_are_errors(tmp_path, checkout, capsys, no_wo
     assert _peer_main(["--siamfc-pytorch", checkout, "--dataset", typo]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and typo in err and "Traceback" not in err
-    assert _peer_main(["--siamfc-pytorch", checkout, "--dataset", _tiny_otb(tmp_path),
+    assert _peer_main(["--siamfc-pytorch", checkout, "--dataset", noise_otb(tmp_path),
                        "--config", "no_such_config"]) == 1
     assert "error: config file not found: no_such_config" in capsys.readouterr().err
 
 
 def test_cli_zero_threads_refused(tmp_path, checkout, capsys, no_work):
     with pytest.raises(SystemExit) as e:
-        _peer_main(["--siamfc-pytorch", checkout, "--dataset", _tiny_otb(tmp_path),
+        _peer_main(["--siamfc-pytorch", checkout, "--dataset", noise_otb(tmp_path),
                     "--threads", "0"])
     assert e.value.code == 2
     assert "--threads must be at least 1, got 0" in capsys.readouterr().err
