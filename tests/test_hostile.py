@@ -615,8 +615,8 @@ def test_tracker_hostile_frames_and_boxes(tracker):
     or an image that is not HxW[x1|3|4]) or every track() returns a finite box with w, h > 0
     whose centre lies inside the current frame (the tracker clamps its centre to the image
     and its size to [max(min(10 px, init), 0.2 init), 5 init], also capped by the frame
-    size).  uint16 / int / bool frames are taken as numbers on the 0..255 scale, like
-    float ones; frames of another size than the init frame are allowed."""
+    size).  uint16 frames are scaled from 0..65535, int / bool ones taken as numbers on the
+    0..255 scale, like float ones; frames of another size than the init frame are allowed."""
     tally = Tally()
 
     @SLOW
@@ -676,6 +676,21 @@ def test_tracker_tiny_and_large_frames(tracker, size, ch, dtype):
     img = _frame(_shape(size, ch), dtype, 5)
     box = [W / 4, H / 4, max(W / 2, 1), max(H / 2, 1)]
     assert _run_tracker(tracker, img, box, [_frame(_shape(size, ch), dtype, 6)] * 2)
+
+
+def test_tracker_takes_16_bit_frames_at_their_full_range(tracker):
+    """A uint16 frame (a 16-bit PNG read unchanged) tracks like its 8-bit version: 0..65535
+    is scaled to 0..255 (taken as 0..255 itself, the network saw values 257x too large)."""
+    frames8 = [_frame((48, 64, 3), np.uint8, k) for k in (1, 2, 3)]
+    frames8[1][20:30, 24:36] = frames8[0][15:25, 20:32]   # the target moved
+    runs = []
+    for frames in (frames8, [f.astype(np.uint16) * 257 for f in frames8]):
+        tracker.init(frames[0], [20, 15, 12, 10])
+        runs.append([tracker.track(f) for f in frames[1:]])
+    for a, b in zip(*runs):
+        np.testing.assert_allclose(b["bbox"], a["bbox"], atol=1e-3)
+        # (8-bit crops are rounded to integers, float ones are not)
+        assert b["best_score"] == pytest.approx(a["best_score"], rel=1e-3)
 
 
 def test_tracker_non_finite_pixels(tracker):

@@ -41,7 +41,10 @@ SCALE_RANGE = (0.2, 5.0)  # SiamFC's bounds on the size relative to the first fr
 
 
 def as_bgr3(img):
-    """HxWx3 view/copy of a frame: grayscale is expanded, a 4th (alpha) channel dropped."""
+    """HxWx3 view/copy of a frame: grayscale is expanded, a 4th (alpha) channel dropped;
+    uint8 is used as it is, uint16 scaled from 0..65535 to 0..255 (as read_frame does, so
+    a 16-bit PNG read with IMREAD_UNCHANGED tracks like its 8-bit version), any other type
+    taken as numbers on the 0..255 scale, like PySOT's float crops."""
     img = np.asarray(img)
     if img.ndim == 2:
         img = img[:, :, None]
@@ -52,7 +55,9 @@ def as_bgr3(img):
         img = np.repeat(img, 3, axis=2)
     elif img.shape[2] == 4:
         img = img[:, :, :3]
-    if img.dtype != np.uint8:
+    if img.dtype == np.uint16:
+        img = img.astype(np.float32) * np.float32(255.0 / 65535.0)
+    elif img.dtype != np.uint8:
         img = img.astype(np.float32, copy=False)  # taken as 0..255, like PySOT's crops
     return np.ascontiguousarray(img)
 
