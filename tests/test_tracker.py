@@ -389,6 +389,42 @@ def test_pytracking_adapter_round_trip():
     assert [g["target_bbox"] for g in got] == expected
 
 
+def test_pytracking_builds_the_network_once_for_a_run_of_sequences(monkeypatch):
+    """pytracking makes a new tracker object per sequence: the network is built for the
+    first and reused by the next (not rebuilt inside each timed first frame), while
+    adapters alive at once (parallel multi-object mode) get a tracker each."""
+    import gc
+
+    import rasnet_plugin.api
+    from rasnet_plugin.integrations import pytracking as P
+
+    built = []
+
+    def fake_build(config, snapshot, device):
+        built.append((config, snapshot, device))
+        return ideal_tracker()[0]
+    monkeypatch.setattr(rasnet_plugin.api, "build_tracker", fake_build)
+    monkeypatch.setattr(P, "_IDLE", {})
+    frames, boxes = moving_sequence(n=3)
+    rgb = [f[:, :, ::-1].copy() for f in frames]
+    firsts = []
+    for _ in range(3):       # three sequences, one after the other
+        pt = get_tracker_class()(parameters(config="c.yaml", device="cpu"))
+        pt.initialize(rgb[0], {"init_bbox": boxes[0]})
+        firsts.append(pt.track(rgb[1])["target_bbox"])
+        del pt
+        gc.collect()
+    assert built == [("c.yaml", None, "cpu")]
+    assert firsts[0] == firsts[1] == firsts[2]      # a reused tracker starts afresh
+    a, b = (get_tracker_class()(parameters(config="c.yaml", device="cpu")) for _ in range(2))
+    a.initialize(rgb[0], {"init_bbox": boxes[0]})
+    b.initialize(rgb[0], {"init_bbox": boxes[0]})
+    assert a.tracker is not b.tracker and len(built) == 2
+    other = get_tracker_class()(parameters(config="other.yaml", device="cpu"))
+    other.initialize(rgb[0], {"init_bbox": boxes[0]})
+    assert len(built) == 3 and built[-1][0] == "other.yaml"
+
+
 def test_pytracking_parameters_object():
     p = parameters(snapshot="x.pth", device="cpu")
     assert p.snapshot == "x.pth" and p.device == "cpu" and p.config is None

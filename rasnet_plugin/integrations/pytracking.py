@@ -42,9 +42,26 @@ plug RASNet into a pytracking checkout (with `rasnet_plugin` installed in the sa
        pytracking/parameter/rasnet/default.py:
            from rasnet_plugin.integrations.pytracking import parameters  # noqa: F401
 """
+import threading
+import weakref
+
 import numpy as np
 
 __all__ = ["RASNetPyTracker", "RASNetParams", "parameters", "get_tracker_class"]
+
+# Built trackers no adapter holds, by (config, snapshot, device). pytracking makes a new
+# tracker object (and a new params object) for every sequence and times the first
+# initialize() as frame 0: without this, every sequence would build the network again
+# (model, weights, about 0.25 s) inside that timing. Each live adapter holds its own
+# tracker (pytracking's parallel multi-object mode runs several at once); one goes back
+# here when its adapter is collected.
+_IDLE = {}
+_IDLE_LOCK = threading.Lock()
+
+
+def _give_back(key, tracker):
+    with _IDLE_LOCK:
+        _IDLE.setdefault(key, []).append(tracker)
 
 
 class RASNetParams:
@@ -77,7 +94,8 @@ def parameters(config=None, snapshot=None, device=None):
 
 
 class RASNetPyTracker:
-    """pytracking tracker class; the network is built once, at the first initialize()."""
+    """pytracking tracker class; the network is built at the first initialize() of the
+    first sequence, and reused by the next sequences' adapters (see _IDLE)."""
 
     multiobj_mode = "parallel"
 
@@ -91,10 +109,17 @@ class RASNetPyTracker:
 
     def _build(self):
         if self.tracker is None:
-            from ..api import build_tracker
             p = self.params
-            self.tracker = build_tracker(getattr(p, "config", None), getattr(p, "snapshot", None),
-                                         getattr(p, "device", None))
+            key = tuple(str(getattr(p, k, None)) for k in ("config", "snapshot", "device"))
+            with _IDLE_LOCK:
+                idle = _IDLE.get(key)
+                tracker = idle.pop() if idle else None
+            if tracker is None:
+                from ..api import build_tracker
+                tracker = build_tracker(getattr(p, "config", None), getattr(p, "snapshot", None),
+                                        getattr(p, "device", None))
+            self.tracker = tracker
+            weakref.finalize(self, _give_back, key, tracker)
         return self.tracker
 
     @staticmethod
