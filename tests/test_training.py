@@ -17,6 +17,8 @@ from rasnet_plugin.training import (AugParams, DataUnusable, EpochBatches, GOT10
                                     context_size, label_maps, lr_at, make_crops, omega,
                                     pair_losses, pair_rng, split_items, warp_crop)
 from rasnet_plugin.training import sources as sources_mod
+from rasnet_plugin.training.pairs import RawPair
+from rasnet_plugin.training.sources import still as still_sources
 from rasnet_plugin.training.trainer import _collate
 
 NO_COLOR = AugParams(stretch=0.05, shift=8, color=0, blur=0, gray=0)
@@ -351,7 +353,7 @@ def test_pysot_source(tmp_path):
     p = AugParams(stretch=0, shift=0, color=0, blur=0, gray=0)
     for (v, t), w in ((("vid/ILSVRC2015_train_0001", "00"), 60), (("coco/img42", "00"), 100)):
         img, box = src._load(v, tracks[(v, t)], 0)
-        raw = sources_mod.RawPair(img, box, img, box)
+        raw = RawPair(img, box, img, box)
         z, x, _ = make_crops(raw, np.random.default_rng(0), p)
         h = 40 if w == 60 else 50
         assert red_centroid(z)[2] == pytest.approx(w * 127 / context_size(w, h), abs=2)
@@ -390,8 +392,8 @@ def test_still_image_source_target_is_at_the_label(tmp_path, root):
 
 
 def test_default_photos_are_not_the_benchmarks():
-    assert set(sources_mod.SKIMAGE_PHOTOS).isdisjoint(sources_mod._benchmark_photos())
-    assert "chelsea" in sources_mod._benchmark_photos()
+    assert set(sources_mod.SKIMAGE_PHOTOS).isdisjoint(still_sources._benchmark_photos())
+    assert "chelsea" in still_sources._benchmark_photos()
 
 
 def test_still_image_distractors_and_occluders(tmp_path):

@@ -319,8 +319,22 @@ def evaluate_vot_tracker(dataset, results_dir, tracker: str, eao_low: Optional[i
     interval = M.eao_interval(low, high, len(curve))
     eao = M.eao_from_curve(curve, *interval)
 
-    # per-tag breakdown (VOT per-frame tags): accuracy over tagged frames, failures on
-    # tagged frames, and EAO with PySOT's tag-weighted fragments
+    attributes = _vot_tag_breakdown(dataset, videos, eao_ov, eao_fail, eao_w, eao_video,
+                                    skipping, interval)
+    return VOTTrackerResult(tracker, videos, accuracy, M.robustness(lost, total_frames), lost,
+                            eao, curve, interval, attributes)
+
+
+def _vot_tag_breakdown(dataset, videos, eao_ov, eao_fail, eao_w, eao_video, skipping, interval):
+    """Per-tag breakdown (VOT per-frame tags) for `evaluate_vot_tracker`: {tag: {"accuracy",
+    "failures", "frames", "eao"}}.
+
+    Accuracy is over the tagged frames, failures those on tagged frames (each run weighted
+    as in EAO), and EAO uses PySOT's tag-weighted fragments. `videos` are the per-video
+    scores; `eao_ov`, `eao_fail`, `eao_w` and `eao_video` the per-run overlaps, failure
+    indices, weights and videos that the EAO curve was computed from, with `skipping` and
+    the EAO `interval`.
+    """
     attributes = {}
     for tag in sorted({t for v in dataset for t in (getattr(v, "tags", None) or {})}):
         tag_ov = np.concatenate([videos[v.name].overlaps[_tag_flags(v, tag)] for v in dataset])
@@ -333,8 +347,7 @@ def evaluate_vot_tracker(dataset, results_dir, tracker: str, eao_low: Optional[i
                            "failures": float(tag_fail),
                            "frames": int(sum(_tag_flags(v, tag).sum() for v in dataset)),
                            "eao": M.eao_from_curve(tcurve, *interval)}
-    return VOTTrackerResult(tracker, videos, accuracy, M.robustness(lost, total_frames), lost,
-                            eao, curve, interval, attributes)
+    return attributes
 
 
 # --------------------------------------------------------------------------- entry point

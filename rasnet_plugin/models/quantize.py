@@ -58,7 +58,7 @@ def calibration_batches(exemplar_size=127, instance_size=255, photos=None):
     """Float32 BGR 0..255 channels-last batches: for each photo, one (3,3,E,E) batch of
     templates and one (3,3,I,I) batch of search regions around the same boxes."""
     from ..tracker.crop import channel_mean, crop_square
-    from ..training.sources import _skimage_photo
+    from ..training.sources.still import _skimage_photo
 
     batches = []
     for name in photos or CALIBRATION_PHOTOS:

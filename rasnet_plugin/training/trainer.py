@@ -194,16 +194,10 @@ class Trainer:
     def __init__(self, cfg, output_dir=None, device=None, resume=None, progress=True,
                  sources=None, val_sources=None, overwrite=False):
         self.cfg = cfg.clone()
-        t = self.cfg.TRAIN
         self.rank, self.world, self.local_rank = _dist_info()
         self.is_main = self.rank == 0
-        self.output_dir = os.path.abspath(output_dir or t.SNAPSHOT_DIR)
-        if not resume and not overwrite and os.path.isfile(os.path.join(self.output_dir, LATEST)):
-            # checked before anything is written: a fresh start would replace the logs and
-            # then the checkpoints of that run
-            raise FileExistsError(
-                "%s holds the checkpoint of an earlier run (%s): continue it with --resume "
-                "auto, or start afresh over it with --overwrite" % (self.output_dir, LATEST))
+        self.output_dir = os.path.abspath(output_dir or self.cfg.TRAIN.SNAPSHOT_DIR)
+        self._refuse_earlier_run(resume, overwrite)
         self.progress = progress
         self.after_step = None
         self._stop_requested = False   # set by a signal, on this process
@@ -211,12 +205,43 @@ class Trainer:
         self._stop_agreed = False      # the world's OR of it, updated every step
         self.device = self._device(device)
         self._check_cfg()
+        self._seed()
+        self._build_model()
+        self._build_optimizer()
+        self.net = self.model
+        self._trunk_on = None              # whether the trunk trains now (_set_trainable)
+        self._setup_precision()
+        val_sources = self._build_data(sources, val_sources)
+        self._init_counters()
+        resumed = self._resume_or_start(resume)
+        self.curves = CurveLogger(self.output_dir, self.step if resumed else None) \
+            if self.is_main else None
+        if self.is_main:
+            atomic_write_text(os.path.join(self.output_dir, "config.yaml"), self.cfg.dump())
+            self._log_start(val_sources)
 
-        seed = int(t.SEED)
+    # ------------------------------------------------------------ setup
+    def _refuse_earlier_run(self, resume, overwrite):
+        """FileExistsError when the output folder holds an earlier run's checkpoint that
+        `resume` does not continue and `overwrite` does not allow replacing."""
+        if not resume and not overwrite and os.path.isfile(os.path.join(self.output_dir, LATEST)):
+            # checked before anything is written: a fresh start would replace the logs and
+            # then the checkpoints of that run
+            raise FileExistsError(
+                "%s holds the checkpoint of an earlier run (%s): continue it with --resume "
+                "auto, or start afresh over it with --overwrite" % (self.output_dir, LATEST))
+
+    def _seed(self):
+        """Seed torch, numpy and random with TRAIN.SEED + rank (in this order)."""
+        seed = int(self.cfg.TRAIN.SEED)
         torch.manual_seed(seed + self.rank)
         np.random.seed((seed + self.rank) % 2 ** 32)
         random.seed(seed + self.rank)
 
+    def _build_model(self):
+        """The network, with BACKBONE.PRETRAINED / TRAIN.PRETRAINED loaded, on the device in
+        training mode."""
+        t = self.cfg.TRAIN
         try:
             self.model = build_model(self.cfg)
         except ValueError as e:   # a bad BACKBONE/ADJUST/RASNET key, named in the message
@@ -229,17 +254,28 @@ class Trainer:
         if t.PRETRAINED:
             self._load_whole(t.PRETRAINED)
         self.model.to(self.device).train()
+
+    def _build_optimizer(self):
+        """SGD over the parameter groups (`_param_groups`)."""
+        t = self.cfg.TRAIN
         groups = self._param_groups()      # before DDP looks at them
         self.optimizer = torch.optim.SGD(groups, lr=t.BASE_LR, momentum=t.MOMENTUM,
                                          weight_decay=t.WEIGHT_DECAY)
-        self.net = self.model
-        self._trunk_on = None              # whether the trunk trains now (_set_trainable)
+
+    def _setup_precision(self):
+        """TRAIN.PRECISION resolved for the device: the autocast dtype and the GradScaler."""
+        t = self.cfg.TRAIN
         precision = resolve_precision(t.PRECISION, self.device)
         warn_if_emulated(t.PRECISION, self.device, "TRAIN.PRECISION")
         self.precision = precision
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
         self.scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
 
+    def _build_data(self, sources, val_sources):
+        """The training and validation pair sets (from cfg.TRAIN.DATASETS where `sources` /
+        `val_sources` are None); returns the validation sources."""
+        t = self.cfg.TRAIN
+        seed = int(t.SEED)
         if sources is None:
             sources = build_sources(self.cfg, "train")
         if val_sources is None:
@@ -249,7 +285,11 @@ class Trainer:
         self.val_set = PairDataset(val_sources, self.aug, seed, t.MAX_RETRIES) \
             if val_sources and t.VAL_PAIRS > 0 else None
         self._val_cache = None
+        return val_sources
 
+    def _init_counters(self):
+        """Steps, checkpoint bookkeeping, the loss guard and the skip counts of a fresh run."""
+        t = self.cfg.TRAIN
         self.steps_per_epoch = max(1, t.PAIRS_PER_EPOCH // (t.BATCH_SIZE * self.world))
         self.total_steps = t.EPOCH * self.steps_per_epoch
         self.step = 0
@@ -261,6 +301,9 @@ class Trainer:
         self.load_skipped = self.train_set.load_skipped + \
             (self.val_set.load_skipped if self.val_set else 0)
 
+    def _resume_or_start(self, resume):
+        """Clear stale temporary files, resume from `resume` if given, set the learning rate
+        and trainable layers for the current epoch; returns the checkpoint resumed from."""
         if self.is_main:
             remove_stale_temps(self.output_dir)
         resumed = self._resume(resume) if resume else None
@@ -270,23 +313,23 @@ class Trainer:
             logger.warning("%s holds a checkpoint: starting afresh over it (overwrite)",
                            self.output_dir)
         self._set_lr(self.step // self.steps_per_epoch)
-        self.curves = CurveLogger(self.output_dir, self.step if resumed else None) \
-            if self.is_main else None
-        if self.is_main:
-            atomic_write_text(os.path.join(self.output_dir, "config.yaml"), self.cfg.dump())
-            logger.info("training %s: %d epochs x %d steps x %d pairs x %d process(es), "
-                        "device %s, %s; sources: %s; validation: %s; output %s",
-                        self.cfg.META_ARC, t.EPOCH, self.steps_per_epoch, t.BATCH_SIZE,
-                        self.world, self.device, describe(self.device, precision),
-                        ", ".join("%s (%d items, share %.2f)" % (s.name, len(s), p)
-                                  for s, p in zip(self.train_set.sources, self.train_set.probs)),
-                        "%d pairs from %s" % (t.VAL_PAIRS, ", ".join(s.name for s in val_sources))
-                        if self.val_set else "none", self.output_dir)
-            if self.load_skipped:
-                logger.warning("%d corrupt annotation entries were skipped while loading",
-                               self.load_skipped)
+        return resumed
 
-    # ------------------------------------------------------------ setup
+    def _log_start(self, val_sources):
+        """The start-up log line (run size, device, sources) and the load-time skip count."""
+        t = self.cfg.TRAIN
+        logger.info("training %s: %d epochs x %d steps x %d pairs x %d process(es), "
+                    "device %s, %s; sources: %s; validation: %s; output %s",
+                    self.cfg.META_ARC, t.EPOCH, self.steps_per_epoch, t.BATCH_SIZE,
+                    self.world, self.device, describe(self.device, self.precision),
+                    ", ".join("%s (%d items, share %.2f)" % (s.name, len(s), p)
+                              for s, p in zip(self.train_set.sources, self.train_set.probs)),
+                    "%d pairs from %s" % (t.VAL_PAIRS, ", ".join(s.name for s in val_sources))
+                    if self.val_set else "none", self.output_dir)
+        if self.load_skipped:
+            logger.warning("%d corrupt annotation entries were skipped while loading",
+                           self.load_skipped)
+
     def _device(self, spec):
         if spec:
             dev = check_device(spec)
