@@ -95,7 +95,8 @@ def main(argv=None):
         if not videos and not broken:
             _error("dataset %s has no video %r" % (name, args.video))
             return 1
-    protocol = "vot" if dataset.is_vot else ("got10k" if name == "GOT-10k" else "ope")
+    got10k = name == "GOT-10k" or getattr(dataset, "layout", None) == "got10k"
+    protocol = "vot" if dataset.is_vot else ("got10k" if got10k else "ope")
 
     vis = args.vis
     if vis:

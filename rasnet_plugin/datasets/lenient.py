@@ -8,9 +8,10 @@ the message that names the file and the reason.
 """
 import os
 
-from .loaders import (detect_layout, is_vot_reset_name, load_dataset, load_json_video,
-                      load_otb_sequence, load_vot_sequence, otb_gt_files, read_pysot_json,
-                      resolve_dataset_path, sequence_names)
+from .loaders import (detect_layout, is_vot_reset_name, layout_is_vot, load_dataset,
+                      load_got10k_sequence, load_json_video, load_otb_sequence,
+                      load_vot_sequence, otb_gt_files, read_pysot_json, resolve_dataset_path,
+                      sequence_names)
 from .video import Dataset, DatasetError
 
 __all__ = ["load_dataset_lenient"]
@@ -47,8 +48,8 @@ def load_dataset_lenient(name_or_path, root="testing_dataset"):
     if kind == "pysot":
         is_vot = is_vot_reset_name(name) or any(v.gt.shape[1] == 8 for v in videos)
     else:
-        is_vot = kind == "vot"
-    return Dataset(name, folder, videos, is_vot=is_vot), broken
+        is_vot = layout_is_vot(kind, name)
+    return Dataset(name, folder, videos, is_vot=is_vot, layout=kind), broken
 
 
 def _split(path):
@@ -66,9 +67,9 @@ def _split(path):
         parts = [(str(k), _bind(load_json_video, str(k), entry, ds_dir, where))
                  for k, entry in meta.items()]
         return name, ds_dir, kind, parts
-    if kind == "vot":
-        parts = [(n, _bind(load_vot_sequence, os.path.join(where, n)))
-                 for n in sequence_names(where)]
+    if kind in ("vot", "got10k"):
+        load = load_vot_sequence if kind == "vot" else load_got10k_sequence
+        parts = [(n, _bind(load, os.path.join(where, n))) for n in sequence_names(where)]
         return os.path.basename(where), where, kind, parts
     if kind == "otb":
         seqs = [n for n in sorted(os.listdir(where))

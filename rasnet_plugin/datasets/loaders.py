@@ -4,15 +4,27 @@ Layouts:
 - PySOT JSON: `<NAME>/<NAME>.json` = {video: {video_dir, init_rect, img_names, gt_rect, attr,
   (VOT) camera_motion, illum_change, motion_change, size_change, occlusion}}.
 - OTB: `<seq>/img/%04d.jpg` + `<seq>/groundtruth_rect.txt` (`groundtruth_rect.N.txt` for
-  sequences with several targets, named `<seq>-N` as PySOT does); a folder that is itself
-  one such sequence also loads.
+  sequences with several targets, named `<seq>-N` as PySOT does; an empty one is skipped
+  with a warning, as in OTB-100's Human4); a folder that is itself one such sequence also
+  loads. The OTB-100 sequences annotated on part of their images only (`OTB_FRAME_RANGES`)
+  keep the annotated frames.
 - VOT toolkit: `list.txt` + `<seq>/groundtruth.txt` + images at the `sequence` file's
   `channels.color=` pattern (else `<seq>/color/` or `<seq>/` itself) + optional `*.tag` files.
+  Reset protocol (`is_vot`), except for a long-term dataset (the folder's name says so:
+  VOT2018-LT, VOT-LT2019, longterm), one pass as in PySOT.
+- GOT-10k: `list.txt` + `<seq>/groundtruth.txt` + `<seq>/00000001.jpg ...` + `absence.label`,
+  `cover.label`, `meta_info.ini` (recognised by those files, `GOT-10k_*` sequence names or
+  the folder's name). One pass; a one-line ground truth (the test split: the first box only)
+  loads for tracking, the other frames NaN. Tag `visible` = `cover > 0` and not `absence`:
+  the frames GOT-10k scores.
+
+Every text file is read as UTF-8, a leading byte-order mark ignored.
 """
 import json
 import math
 import os
 import re
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -23,12 +35,42 @@ IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm",
 VOT_JSON_TAGS = ("camera_motion", "illum_change", "motion_change", "size_change", "occlusion")
 # Datasets PySOT evaluates with the reset protocol; the long-term VOT20xx-LT ones are one-pass.
 _VOT_RESET_NAME = re.compile(r"^VOT20(16|18|19)(?!-?LT)", re.IGNORECASE)
+# A long-term dataset's name (VOT2018-LT, VOT-LT2019, ...): one pass, never the reset protocol.
+_LONG_TERM_NAME = re.compile(r"(?:[-_ ]|\d)lt(?![a-z])|(?<![a-z])lt\d|long-?term",
+                             re.IGNORECASE)
 _OTB_GT = re.compile(r"^groundtruth_rect(?:\.(\d+))?\.txt$")
+# OTB-100 sequences whose img/ holds more images than the ground truth has lines (the
+# benchmark's own frame ranges): name -> (first, last annotated frame, 1-based inclusive,
+# number of images in the official download). Applied only when both counts match.
+OTB_FRAME_RANGES = {
+    "David": (300, 770, 770),
+    "Diving": (1, 215, 231),
+    "Football1": (1, 74, 81),
+    "Freeman3": (1, 460, 474),
+    "Freeman4": (1, 283, 297),
+}
+# Files of a GOT-10k sequence folder that a VOT one does not have.
+_GOT10K_FILES = ("meta_info.ini", "absence.label", "cover.label")
+_GOT10K_NAME = re.compile(r"GOT-?10k", re.IGNORECASE)
+# *.label files that are not per-video attributes: cover.label is a visible ratio (0..8),
+# non-zero in nearly every frame; `visible` is derived from it.
+_NOT_ATTRIBUTES = ("cover", "visible")
 
 
 def is_vot_reset_name(name):
     """True for the dataset names PySOT scores with the reset protocol (VOT2016/18/19)."""
     return bool(_VOT_RESET_NAME.match(name))
+
+
+def is_long_term_name(name):
+    """True for a long-term dataset's name (`VOT2018-LT`, `VOT-LT2019`, `longterm`)."""
+    return bool(_LONG_TERM_NAME.search(name))
+
+
+def layout_is_vot(kind, name):
+    """Whether a folder of layout `kind` named `name` runs the reset protocol: a VOT folder
+    does, unless its name says it is long-term; OTB and GOT-10k folders do not."""
+    return kind in ("vot", "vot-seq") and not is_long_term_name(name)
 
 
 def resolve_dataset_path(name_or_path, root="testing_dataset"):
@@ -58,22 +100,23 @@ def load_dataset(name_or_path, root="testing_dataset"):
 
 
 def detect_layout(folder):
-    """Return (kind, path) for a dataset folder: kind in pysot/vot/vot-seq/otb/otb-seq."""
+    """Return (kind, path) for a dataset folder: kind in pysot/vot/vot-seq/got10k/got10k-seq/
+    otb/otb-seq."""
     base = os.path.basename(folder)
     entries = sorted(os.listdir(folder))
     if f"{base}.json" in entries:
         return "pysot", os.path.join(folder, f"{base}.json")
     if "list.txt" in entries:
-        return "vot", folder
+        return ("got10k" if _is_got10k(folder) else "vot"), folder
     if otb_gt_files(folder) and os.path.isdir(os.path.join(folder, "img")):
         return "otb-seq", folder
     if "groundtruth.txt" in entries:
-        return "vot-seq", folder
+        return ("got10k-seq" if _is_got10k_sequence(folder) else "vot-seq"), folder
     subdirs = [os.path.join(folder, e) for e in entries if os.path.isdir(os.path.join(folder, e))]
     if any(otb_gt_files(d) for d in subdirs):
         return "otb", folder
     if any(os.path.isfile(os.path.join(d, "groundtruth.txt")) for d in subdirs):
-        return "vot", folder
+        return ("got10k" if _is_got10k(folder) else "vot"), folder
     jsons = [e for e in entries if e.endswith(".json")]
     if len(jsons) == 1:
         return "pysot", os.path.join(folder, jsons[0])
@@ -83,15 +126,37 @@ def detect_layout(folder):
         f"<seq>/groundtruth_rect.txt with <seq>/img/")
 
 
-# ---------------------------------------------------------------- text ground truth
+def _is_got10k_sequence(seq_dir):
+    return (os.path.basename(seq_dir).startswith("GOT-10k_")
+            or any(os.path.isfile(os.path.join(seq_dir, f)) for f in _GOT10K_FILES))
+
+
+def _is_got10k(folder):
+    """A VOT-like folder that is GOT-10k: its name, its sequences' names or their files."""
+    if _GOT10K_NAME.search(os.path.basename(folder)):
+        return True
+    try:
+        names = sequence_names(folder)
+    except DatasetError:
+        return False  # the loader reports the unreadable list
+    return any(_is_got10k_sequence(os.path.join(folder, n)) for n in names)
+
+
+# ---------------------------------------------------------------- text files
+
+def _read_text(path, what):
+    """The text of a UTF-8 file (a leading byte-order mark dropped); DatasetError naming
+    `what` when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DatasetError(f"{path}: cannot read {what} ({e})") from None
+
 
 def read_gt_file(path):
     """Parse a ground-truth file: one box per line, 4 or 8 numbers split by , tab or space."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path}: cannot read ground truth ({e})") from None
+    lines = _read_text(path, "ground truth").splitlines()
     while lines and not lines[-1].strip():
         lines.pop()  # a trailing newline is normal; an empty line inside is an error below
     rows, width = [], None
@@ -115,11 +180,7 @@ def read_gt_file(path):
 
 def _read_tag_file(path, n):
     """Per-frame 0/1 flags; a short file (trailing zeros omitted) is padded with False."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            lines = [ln.strip() for ln in f.read().splitlines()]
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path}: cannot read tag file ({e})") from None
+    lines = [ln.strip() for ln in _read_text(path, "tag file").splitlines()]
     while lines and not lines[-1]:
         lines.pop()
     if len(lines) > n:
@@ -144,9 +205,16 @@ def _list_images(folder):
 
 
 def _numbering_gap(frames):
-    """", 0003.jpg is missing" when numbered frames skip a number (what a count mismatch
+    """", 0001 appears as 0001.jpg and 0001.png" when a frame number has two files, else
+    ", 0003.jpg is missing" when numbered frames skip a number (what a count mismatch
     usually means), else ""."""
     stems = [os.path.splitext(os.path.basename(f)) for f in frames]
+    seen = {}
+    for stem, ext in stems:
+        key = int(stem) if stem.isdigit() else stem
+        if key in seen:
+            return f", {stem} appears as {seen[key]} and {stem}{ext}"
+        seen[key] = stem + ext
     if len(stems) < 2 or not all(stem.isdigit() for stem, _ in stems):
         return ""
     first = int(stems[0][0])
@@ -165,22 +233,43 @@ def otb_gt_files(seq_dir):
         return []
 
 
+def _otb_frames(name, frames, n_gt, gt_path, img_dir):
+    """The frames that `n_gt` ground-truth lines annotate: all of them, or the known range
+    of an OTB sequence annotated on part of its images (`OTB_FRAME_RANGES`)."""
+    if n_gt == len(frames):
+        return frames
+    known = OTB_FRAME_RANGES.get(name)
+    if known and len(frames) == known[2] and n_gt == known[1] - known[0] + 1:
+        return frames[known[0] - 1:known[1]]
+    hint = (f" (OTB's {name} has {known[2]} images, annotated on frames {known[0]}-{known[1]})"
+            if known else "")
+    raise DatasetError(f"{gt_path}: {n_gt} ground-truth lines but {len(frames)} images in "
+                       f"{img_dir}{_numbering_gap(frames)}{hint}")
+
+
 def load_otb_sequence(seq_dir):
-    """Videos of one OTB sequence folder (one per groundtruth_rect[.N].txt)."""
+    """Videos of one OTB sequence folder (one per groundtruth_rect[.N].txt; an empty
+    groundtruth_rect.N.txt is a target that does not exist, skipped with a warning)."""
     name = os.path.basename(seq_dir)
     img_dir = os.path.join(seq_dir, "img")
     if not os.path.isdir(img_dir):
         raise DatasetError(f"{seq_dir}: OTB sequence without an img/ folder")
     frames = _list_images(img_dir)
-    videos = []
+    videos, skipped = [], []
     for gt_name in otb_gt_files(seq_dir):
         gt_path = os.path.join(seq_dir, gt_name)
-        gt = read_gt_file(gt_path)
-        if len(gt) != len(frames):
-            raise DatasetError(f"{gt_path}: {len(gt)} ground-truth lines but {len(frames)} "
-                               f"images in {img_dir}{_numbering_gap(frames)}")
         index = _OTB_GT.match(gt_name).group(1)
-        videos.append(Video(f"{name}-{index}" if index else name, frames, gt, source=gt_path))
+        if index and not _read_text(gt_path, "ground truth").strip():
+            warnings.warn(f"{gt_path}: empty ground truth file, no target {name}-{index}; "
+                          f"skipped", stacklevel=2)
+            skipped.append(gt_name)
+            continue
+        gt = read_gt_file(gt_path)
+        video_frames = _otb_frames(name, frames, len(gt), gt_path, img_dir)
+        videos.append(Video(f"{name}-{index}" if index else name, video_frames, gt,
+                            source=gt_path))
+    if not videos and skipped:
+        raise DatasetError(f"{seq_dir}: every ground truth file is empty ({', '.join(skipped)})")
     return videos
 
 
@@ -190,25 +279,21 @@ def load_otb(folder):
         seq_dir = os.path.join(folder, entry)
         if os.path.isdir(seq_dir) and otb_gt_files(seq_dir):
             videos += load_otb_sequence(seq_dir)
-    return _dataset(folder, videos, is_vot=False)
+    return _dataset(folder, videos, is_vot=False, layout="otb")
 
 
 def _load_otb_single(seq_dir):
-    return _dataset(seq_dir, load_otb_sequence(seq_dir), is_vot=False)
+    return _dataset(seq_dir, load_otb_sequence(seq_dir), is_vot=False, layout="otb")
 
 
 # ---------------------------------------------------------------- VOT
 
 def _read_sequence_file(path):
     meta = {}
-    try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                key, sep, value = line.partition("=")
-                if sep:
-                    meta[key.strip()] = value.strip()
-    except (OSError, UnicodeDecodeError) as e:
-        raise DatasetError(f"{path}: cannot read sequence file ({e})") from None
+    for line in _read_text(path, "sequence file").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            meta[key.strip()] = value.strip()
     return meta
 
 
@@ -233,13 +318,19 @@ def _vot_frames(seq_dir):
     return _list_images(folder), folder
 
 
-def load_vot_sequence(seq_dir):
+def load_vot_sequence(seq_dir, got10k=False):
+    """One VOT sequence folder; with `got10k`, a GOT-10k one: a one-line ground truth (the
+    test split's first box) is padded with NaN rows, and tag `visible` (cover > 0 and not
+    absence) marks the frames GOT-10k scores."""
     name = os.path.basename(seq_dir)
     gt_path = os.path.join(seq_dir, "groundtruth.txt")
     if not os.path.isfile(gt_path):
-        raise DatasetError(f"{seq_dir}: VOT sequence without groundtruth.txt")
+        raise DatasetError(f"{seq_dir}: {'GOT-10k' if got10k else 'VOT'} sequence without "
+                           f"groundtruth.txt")
     gt = read_gt_file(gt_path)
     frames, frames_from = _vot_frames(seq_dir)
+    if got10k and len(gt) == 1 and len(frames) > 1:  # test split: the init box only
+        gt = np.vstack([gt, np.full((len(frames) - 1, gt.shape[1]), np.nan)])
     if len(gt) != len(frames):
         raise DatasetError(f"{gt_path}: {len(gt)} ground-truth lines but {len(frames)} frames "
                            f"in {frames_from}{_numbering_gap(frames)}")
@@ -249,7 +340,21 @@ def load_vot_sequence(seq_dir):
         if ext in (".tag", ".label"):
             tags[stem] = _read_tag_file(os.path.join(seq_dir, f), len(gt))
     attr = [t for t, flags in tags.items() if flags.any()]
+    if got10k:
+        attr = [t for t in attr if t not in _NOT_ATTRIBUTES]
+        if "absence" in tags or "cover" in tags:
+            visible = np.ones(len(gt), dtype=np.bool_)
+            if "absence" in tags:
+                visible &= ~tags["absence"]
+            if "cover" in tags:
+                visible &= tags["cover"]
+            tags["visible"] = visible
     return Video(name, frames, gt, attr=attr, tags=tags, source=gt_path)
+
+
+def load_got10k_sequence(seq_dir):
+    """One GOT-10k sequence folder (see `load_vot_sequence`)."""
+    return load_vot_sequence(seq_dir, got10k=True)
 
 
 def sequence_names(folder, list_file=None):
@@ -258,27 +363,40 @@ def sequence_names(folder, list_file=None):
     groundtruth.txt, sorted."""
     list_path = list_file or os.path.join(folder, "list.txt")
     if os.path.isfile(list_path):
-        try:
-            with open(list_path, encoding="utf-8") as f:
-                return [ln.strip() for ln in f if ln.strip()]
-        except (OSError, UnicodeDecodeError) as e:
-            raise DatasetError(f"{list_path}: cannot read ({e})") from None
+        return [ln.strip() for ln in _read_text(list_path, "the sequence list").splitlines()
+                if ln.strip()]
     return sorted(e for e in os.listdir(folder)
                   if os.path.isfile(os.path.join(folder, e, "groundtruth.txt")))
 
 
-def load_vot(folder):
+def _listed_sequences(folder):
     names = sequence_names(folder)
     for n in names:
         if not os.path.isdir(os.path.join(folder, n)):
             raise DatasetError(f"{os.path.join(folder, 'list.txt')}: sequence {n!r} is listed "
                                f"but {os.path.join(folder, n)} is not a folder")
-    videos = [load_vot_sequence(os.path.join(folder, n)) for n in names]
-    return _dataset(folder, videos, is_vot=True)
+    return [os.path.join(folder, n) for n in names]
+
+
+def load_vot(folder):
+    videos = [load_vot_sequence(d) for d in _listed_sequences(folder)]
+    return _dataset(folder, videos, is_vot=layout_is_vot("vot", os.path.basename(folder)),
+                    layout="vot")
 
 
 def _load_vot_single(seq_dir):
-    return _dataset(seq_dir, [load_vot_sequence(seq_dir)], is_vot=True)
+    return _dataset(seq_dir, [load_vot_sequence(seq_dir)],
+                    is_vot=layout_is_vot("vot-seq", os.path.basename(seq_dir)), layout="vot")
+
+
+def load_got10k(folder):
+    """A GOT-10k folder (val or test split): one pass, never the reset protocol."""
+    videos = [load_got10k_sequence(d) for d in _listed_sequences(folder)]
+    return _dataset(folder, videos, is_vot=False, layout="got10k")
+
+
+def _load_got10k_single(seq_dir):
+    return _dataset(seq_dir, [load_got10k_sequence(seq_dir)], is_vot=False, layout="got10k")
 
 
 # ---------------------------------------------------------------- PySOT JSON
@@ -384,7 +502,7 @@ def load_json_video(name, entry, ds_dir, json_path):
 def read_pysot_json(json_path):
     """The {video: entry} object of a PySOT annotation file (DatasetError when unreadable)."""
     try:
-        with open(json_path, encoding="utf-8") as f:
+        with open(json_path, encoding="utf-8-sig") as f:
             meta = json.load(f)
     except json.JSONDecodeError as e:
         raise DatasetError(f"{json_path}, line {e.lineno}: invalid JSON ({e.msg})") from None
@@ -404,24 +522,27 @@ def load_pysot_json(json_path, name=None):
     meta = read_pysot_json(json_path)
     videos = [load_json_video(str(k), v, ds_dir, json_path) for k, v in meta.items()]
     is_vot = bool(is_vot_reset_name(name)) or any(v.gt.shape[1] == 8 for v in videos)
-    return _dataset(ds_dir, videos, is_vot=is_vot, name=name, source=json_path)
+    return _dataset(ds_dir, videos, is_vot=is_vot, name=name, source=json_path, layout="pysot")
 
 
 # ----------------------------------------------------------------
 
-def _dataset(folder, videos, is_vot, name=None, source=None):
+def _dataset(folder, videos, is_vot, name=None, source=None, layout=None):
     if not videos:
         raise DatasetError(f"{source or folder}: dataset has no videos")
     dup = [n for n, c in Counter(v.name for v in videos).items() if c > 1]
     if dup:
         raise DatasetError(f"{source or folder}: duplicate video names {sorted(dup)}")
-    return Dataset(name or os.path.basename(folder), folder, videos, is_vot=is_vot)
+    return Dataset(name or os.path.basename(folder), folder, videos, is_vot=is_vot,
+                   layout=layout)
 
 
 _LOADERS = {"vot": load_vot, "vot-seq": _load_vot_single,
+            "got10k": load_got10k, "got10k-seq": _load_got10k_single,
             "otb": load_otb, "otb-seq": _load_otb_single}
 
 __all__ = ["load_dataset", "resolve_dataset_path", "detect_layout", "read_gt_file",
            "read_pysot_json", "load_pysot_json", "load_json_video", "load_otb", "load_vot",
-           "load_otb_sequence", "load_vot_sequence", "otb_gt_files", "is_vot_reset_name",
-           "IMAGE_EXTS"]
+           "load_got10k", "load_otb_sequence", "load_vot_sequence", "load_got10k_sequence",
+           "otb_gt_files", "is_vot_reset_name", "is_long_term_name", "layout_is_vot",
+           "OTB_FRAME_RANGES", "IMAGE_EXTS"]

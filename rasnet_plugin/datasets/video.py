@@ -125,15 +125,18 @@ class Video:
 class Dataset:
     """Videos sorted by name; `ds["name"]` or `ds[i]`, `len(ds)`, iteration.
 
-    `is_vot` selects the VOT reset protocol (VOT layout, or VOT2016/2018/2019 JSON, or
-    polygon ground truth).
+    `is_vot` selects the VOT reset protocol (VOT layout except long-term, or VOT2016/2018/2019
+    JSON, or polygon ground truth). `layout` is the on-disk layout it was loaded from
+    ("pysot", "otb", "vot", "got10k"), None when built otherwise; `tools/test.py` runs the
+    GOT-10k protocol for "got10k".
     """
 
-    def __init__(self, name, root, videos, is_vot=False):
+    def __init__(self, name, root, videos, is_vot=False, layout=None):
         self.name = str(name)
         self.root = os.path.abspath(root)
         self.videos = sorted(videos, key=lambda v: v.name)
         self.is_vot = bool(is_vot)
+        self.layout = layout
         self._by_name = {v.name: v for v in self.videos}
 
     def __len__(self):

@@ -151,6 +151,28 @@ def _present_mask(video) -> Optional[np.ndarray]:
     return None
 
 
+def _visible_mask(video) -> Optional[np.ndarray]:
+    """Frames scored at all, if the dataset marks them: ``video.tags["visible"]`` (GOT-10k:
+    cover > 0 and not absent). The others are left out, as the GOT-10k toolkit does, unlike
+    absent LaSOT frames, which count as misses."""
+    visible = (getattr(video, "tags", None) or {}).get("visible")
+    return None if visible is None else np.asarray(visible, dtype=bool)
+
+
+def _check_ground_truth(dataset) -> None:
+    """DatasetError for videos annotated on their first frame only (the GOT-10k test split,
+    whose ground truth is on the evaluation server): they cannot be scored."""
+    from ..datasets.video import DatasetError
+    bare = [v.name for v in dataset
+            if len(v.gt) > 1 and not np.isfinite(np.asarray(v.gt, float)[1:]).all(axis=1).any()]
+    if bare:
+        shown = ", ".join(bare[:5]) + (", ..." if len(bare) > 5 else "")
+        raise DatasetError(f"{dataset.name}: {len(bare)} video(s) have no ground truth beyond "
+                           f"frame 0 ({shown}), so they cannot be scored (the GOT-10k test "
+                           f"split ships only the first box: submit its results to the "
+                           f"GOT-10k server)")
+
+
 def _tag_flags(video, tag: str) -> np.ndarray:
     t = (getattr(video, "tags", None) or {}).get(tag)
     return np.zeros(len(video), bool) if t is None else np.asarray(t, bool)
@@ -241,6 +263,10 @@ def evaluate_ope_tracker(dataset, results_dir, tracker: str) -> OPETrackerResult
         pred = preds[video.name]
         gt = video.gt_xywh()
         present = _present_mask(video)
+        visible = _visible_mask(video)
+        if visible is not None:
+            gt, pred = gt[visible], pred[visible]
+            present = None if present is None else present[visible]
         videos[video.name] = OPEScores(M.success_curve(gt, pred, present=present),
                                        M.precision_curve(gt, pred, present=present),
                                        M.norm_precision_curve(gt, pred, present=present))
@@ -386,6 +412,7 @@ def evaluate(dataset, results_dir, trackers: Optional[Sequence[str]] = None, pre
     protocol = protocol or detect_protocol(dataset, results_dir, trackers)
     if protocol not in ("ope", "vot"):
         raise ValueError(f"protocol must be 'ope' or 'vot', got {protocol!r}")
+    _check_ground_truth(dataset)
     job = functools.partial(_evaluate_one, dataset=dataset, results_dir=results_dir,
                             protocol=protocol, eao_low=eao_low, eao_high=eao_high,
                             overlap_method=overlap_method)
