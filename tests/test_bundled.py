@@ -146,9 +146,101 @@ def test_export_vot_polygons_and_png(tmp_path):
     (tmp_path / "src" / "list.txt").write_text("s\n")
     out = export_vot(str(tmp_path / "src"), str(tmp_path / "out"))
     back = load_dataset(out)["s"]
-    assert back.gt.tolist() == [[1, 2, 10, 6], [1, 2, 10, 6], [0, 0, 0, 0]]
+    assert back.gt[:2].tolist() == [[1, 2, 10, 6], [1, 2, 10, 6]]
+    assert np.isnan(back.gt[2]).all()  # still "not annotated"
     frame = back.load_frame(2)
     assert frame.shape == (20, 30, 3) and abs(int(frame[5, 5, 0]) - 100) <= 2
     os.remove(str(seq / "color" / "00000002.png"))
     with pytest.raises(DatasetError, match="but 1 frames .*00000002.png is missing"):
         export_vot(str(tmp_path / "src"), str(tmp_path / "out2"))
+
+
+# ---------------------------------------------------------------- export_vot: NaN rows, re-export
+
+class _ConstantTracker:
+    """Always reports the box it was initialised with."""
+
+    def init(self, img, box):
+        self.box = list(box)
+
+    def track(self, img):
+        return {"bbox": list(self.box)}
+
+
+def _vot_source(folder, gt, tags=None):
+    """A VOT folder with one sequence 's' of len(gt) grey 20x20 JPEG frames."""
+    seq = folder / "s"
+    (seq / "color").mkdir(parents=True)
+    for i in range(len(gt)):
+        cv2.imwrite(str(seq / "color" / f"{i + 1:08d}.jpg"), np.full((20, 20, 3), 60 * i % 255,
+                                                                       np.uint8))
+    (seq / "groundtruth.txt").write_text("".join(",".join(str(v) for v in row) + "\n"
+                                                 for row in gt))
+    for tag, flags in (tags or {}).items():
+        (seq / f"{tag}.tag").write_text("".join(f"{v}\n" for v in flags))
+    (folder / "list.txt").write_text("s\n")
+    return str(folder)
+
+
+def test_export_vot_keeps_nan_rows_unannotated(tmp_path):
+    from rasnet_plugin.evaluation.running import track_vot
+
+    nan = float("nan")
+    gt = [[2, 2, 6, 6]] * 5
+    gt[2] = [nan] * 4
+    src = load_dataset(_vot_source(tmp_path / "src", gt))
+    src["s"].gt[3] = [2, 2, np.inf, 6]  # not finite either: exported as not annotated
+    box = [2.0, 2.0, 6.0, 6.0]
+    assert track_vot(_ConstantTracker(), src["s"])[0] == [1, box, box, box, box]
+    out = export_vot(src, str(tmp_path / "out"))
+    with open(os.path.join(out, "s", "groundtruth.txt")) as f:
+        lines = f.read().splitlines()
+    assert lines[2] == lines[3] == "nan,nan,nan,nan"
+    back = load_dataset(out)["s"]
+    assert np.isnan(back.gt[[2, 3]]).all() and back.gt[[0, 1, 4]].tolist() == [box] * 3
+    # the reset protocol sees no target there: no failure, the same record as the source
+    record, _, lost = track_vot(_ConstantTracker(), back)
+    assert record == [1, box, box, box, box] and lost == 0
+    # a re-initialisation due on an unannotated frame waits for an annotated one
+    gt = [[2, 2, 6, 6]] + [[12, 12, 6, 6]] + [[nan] * 4] * 5 + [[12, 12, 6, 6]]
+    back = load_dataset(export_vot(load_dataset(_vot_source(tmp_path / "src2", gt)),
+                                   str(tmp_path / "out2")))["s"]
+    tracker = _ConstantTracker()
+    record, _, lost = track_vot(tracker, back)
+    assert record == [1, 2, 0, 0, 0, 0, 0, 1] and lost == 1
+    assert tracker.box == [12.0, 12.0, 6.0, 6.0]  # re-initialised at frame 7, not on a 2x2 box
+
+
+def test_export_vot_writes_its_text_files_atomically(tmp_path, monkeypatch):
+    gt = [[2, 2, 6, 6]] * 3
+    src = load_dataset(_vot_source(tmp_path / "src", gt, tags={"occlusion": [0, 1, 1]}))
+    written = []
+    real = bundled.atomic_write_text
+    monkeypatch.setattr(bundled, "atomic_write_text",
+                        lambda path, text: written.append(os.path.basename(path)) or real(path, text),
+                        raising=False)
+    out = export_vot(src, str(tmp_path / "out"))
+    assert sorted(written) == ["groundtruth.txt", "list.txt", "occlusion.tag", "sequence"]
+    assert load_dataset(out)["s"].tags["occlusion"].tolist() == [False, True, True]
+
+
+def test_export_vot_again_replaces_the_sequence(tmp_path):
+    from rasnet_plugin.datasets import Dataset, Video
+
+    gt = [[2, 2, 6, 6]] * 5
+    src = load_dataset(_vot_source(tmp_path / "src", gt, tags={"occlusion": [0, 0, 0, 1, 1]}))
+    out = str(tmp_path / "out")
+    export_vot(src, out)
+    assert len(load_dataset(out)["s"]) == 5
+    v = src["s"]
+    short = Video("s", v.img_paths[:3], v.gt[:3])  # and no tags
+    export_vot(Dataset("short", str(tmp_path), [short], is_vot=True), out)
+    back = load_dataset(out)["s"]
+    assert len(back) == 3 and back.tags == {}
+    assert sorted(os.listdir(os.path.join(out, "s", "color"))) == [
+        f"{i:08d}.jpg" for i in (1, 2, 3)]
+    assert sorted(os.listdir(os.path.join(out, "s"))) == ["color", "groundtruth.txt", "sequence"]
+    # exporting a VOT folder into itself keeps its frames
+    before = _hashes(os.path.join(out, "s", "color"))
+    export_vot(out, out)
+    assert _hashes(os.path.join(out, "s", "color")) == before and len(load_dataset(out)["s"]) == 3

@@ -172,3 +172,32 @@ def test_track_vot_with_nan_ground_truth(tmp_path):
     R.save_result(tmp_path / "results", "NANVOT", "m", "seq", record, "vot")
     back = R.read_vot_record(path, num_frames=n)
     assert [r if len(r) > 1 else int(r[0]) for r in back] == expected
+
+
+def test_track_vot_nan_first_row_initialises_from_init_rect(tmp_path):
+    """A PySOT-JSON VOT video may have a valid init_rect but a NaN first row: frame 0 is
+    still the initialisation (from init_rect), so the record starts with 1, reads back, and
+    a second run skips it instead of calling it unusable."""
+    from rasnet_plugin.datasets import Video
+    from rasnet_plugin.evaluation.running import RunJob, run_video
+
+    n = 5
+    gt = [[NAN] * 4] + [B] * (n - 1)
+    make_vot_dataset(str(tmp_path / "src"), {"seq": gt})
+    paths = [str(tmp_path / "src" / "seq" / "color" / ("%08d.jpg" % (i + 1))) for i in range(n)]
+    video = Video("seq", paths, np.array(gt), init_rect=B)
+    tracker = ScriptedTracker([B] * (n - 1))
+    record, times, lost = track_vot(tracker, video)
+    assert record == [1] + [B] * (n - 1) and lost == 0 and len(times) == n
+    assert tracker.inits == [B] and tracker.boxes == []  # initialised once, at frame 0
+    res = tmp_path / "results"
+    R.save_result(res, "NANVOT", "m", "seq", record, "vot")
+    R.check_result(res, "NANVOT", "m", "seq", n, protocol="vot")  # no ResultError
+    back = R.read_vot_record(R.result_path(res, "NANVOT", "m", "seq", "vot"), num_frames=n)
+    assert [r if len(r) > 1 else int(r[0]) for r in back] == record
+    # through run_video: tracked once, then skipped (not re-tracked as "unusable")
+    job = RunJob("vot", str(tmp_path / "results2"), "NANVOT", "m")
+    st = run_video(ScriptedTracker([B] * (n - 1)), video, job)
+    assert st["error"] is None and not st["skipped"] and st["redone"] is None
+    st = run_video(ScriptedTracker([]), video, job)  # would raise on a track call
+    assert st["skipped"] and st["redone"] is None and st["error"] is None

@@ -20,6 +20,7 @@ import tempfile
 import cv2
 import numpy as np
 
+from ..fileio import atomic_write_text
 from .loaders import load_dataset
 from .video import DatasetError
 
@@ -333,31 +334,60 @@ def export_vot(dataset, out_dir):
 
     `list.txt`; per sequence a `sequence` file (`channels.color=color/%08d.jpg`), frames
     `color/00000001.jpg`..., `groundtruth.txt` as x,y,w,h rectangles (polygons become their
-    axis-aligned boxes; NaN rows become `0,0,0,0`, VOT's "no target"), and `<tag>.tag` files.
-    JPEG frames are copied byte for byte, other formats re-encoded. Returns out_dir.
+    axis-aligned boxes; a row that is not finite becomes `nan,nan,nan,nan`, the VOT
+    toolkit's "not annotated", which `read_gt_file` and the reset protocol read back as
+    such), and `<tag>.tag` files. JPEG frames are copied byte for byte, other formats
+    re-encoded. A sequence exported again replaces its frames and `.tag` files (none of an
+    earlier, longer export is left); the text files are written atomically. Returns out_dir.
     """
     if not hasattr(dataset, "videos"):
         dataset = load_dataset(dataset)
     os.makedirs(out_dir, exist_ok=True)
     for video in dataset:
         seq = os.path.join(out_dir, video.name)
-        os.makedirs(os.path.join(seq, "color"), exist_ok=True)
+        os.makedirs(seq, exist_ok=True)
+        _export_frames(video, seq)
+        boxes = video.gt_xywh()
+        lines = ("nan,nan,nan,nan" if not np.isfinite(row).all()
+                 else ",".join(f"{v:.4f}" for v in row) for row in boxes)
+        atomic_write_text(os.path.join(seq, "groundtruth.txt"), "".join(f"{ln}\n" for ln in lines))
+        atomic_write_text(os.path.join(seq, "sequence"), "channels.color=color/%08d.jpg\nfps=30\n")
+        for name in os.listdir(seq):  # the tags of an earlier export that this one lacks
+            if name.endswith(".tag") and name[:-4] not in video.tags:
+                os.remove(os.path.join(seq, name))
+        for tag, flags in video.tags.items():
+            atomic_write_text(os.path.join(seq, f"{tag}.tag"), "".join(f"{int(v)}\n" for v in flags))
+    atomic_write_text(os.path.join(out_dir, "list.txt"), "".join(f"{v.name}\n" for v in dataset))
+    return out_dir
+
+
+def _export_frames(video, seq):
+    """Write the frames into a fresh folder, then put it in place of `seq/color`: frames of
+    an earlier, longer export do not survive, and exporting a VOT folder into itself works
+    (its frames are copied before the old folder goes)."""
+    color = os.path.join(seq, "color")
+    tmp = tempfile.mkdtemp(prefix=".color.%d." % os.getpid(), suffix=".tmp", dir=seq)
+    old = None
+    try:
         for i, src in enumerate(video.img_paths):
-            dst = os.path.join(seq, "color", f"{i + 1:08d}.jpg")
+            dst = os.path.join(tmp, f"{i + 1:08d}.jpg")
             if src.lower().endswith((".jpg", ".jpeg")):
                 if not os.path.isfile(src):
                     raise DatasetError(f"frame {i}: image file not found: {src}")
                 shutil.copyfile(src, dst)
             else:
                 cv2.imwrite(dst, video.load_frame(i), [cv2.IMWRITE_JPEG_QUALITY, 95])
-        boxes = np.nan_to_num(video.gt_xywh(), nan=0.0)
-        with open(os.path.join(seq, "groundtruth.txt"), "w") as f:
-            f.writelines(",".join(f"{v:.4f}" for v in row) + "\n" for row in boxes)
-        with open(os.path.join(seq, "sequence"), "w") as f:
-            f.write("channels.color=color/%08d.jpg\nfps=30\n")
-        for tag, flags in video.tags.items():
-            with open(os.path.join(seq, f"{tag}.tag"), "w") as f:
-                f.writelines(f"{int(v)}\n" for v in flags)
-    with open(os.path.join(out_dir, "list.txt"), "w") as f:
-        f.writelines(f"{v.name}\n" for v in dataset)
-    return out_dir
+        os.chmod(tmp, 0o755)
+        if os.path.lexists(color):
+            old = tempfile.mkdtemp(prefix=".color.%d." % os.getpid(), suffix=".old", dir=seq)
+            os.rename(color, os.path.join(old, "color"))
+        try:
+            os.rename(tmp, color)
+        except BaseException:
+            if old is not None:  # put the earlier frames back
+                os.rename(os.path.join(old, "color"), color)
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -98,14 +98,16 @@ def track_vot(tracker, video, vis=False, nonfinite=None):
     ground truth <= 0), 0 for the skipped frames, re-initialisation SKIP_AFTER_FAILURE
     frames after the failure. A frame whose ground truth is NaN (VOT: not annotated) is
     never a failure, and a re-initialisation due there moves on to the next annotated
-    frame (0 until then). Returns (record, per-frame seconds, failures); `nonfinite`:
-    as in track_ope."""
+    frame (0 until then). Frame 0 is always the initialisation, as in PySOT: from its own
+    ground-truth row, or from `video.init_rect` when that row is not annotated (so every
+    record starts with 1, as `read_vot_record` requires). Returns (record, per-frame
+    seconds, failures); `nonfinite`: as in track_ope."""
     nonfinite = [0] if nonfinite is None else nonfinite
     record, times = [], []
     frame_counter, lost = 0, 0
     for idx in range(len(video)):
-        if idx == frame_counter and not annotated(video.gt[idx]):
-            frame_counter += 1  # no box to (re)initialise from: try the next frame
+        if 0 < idx == frame_counter and not annotated(video.gt[idx]):
+            frame_counter += 1  # no box to re-initialise from: try the next frame
         if idx < frame_counter:  # skipped after a failure
             record.append(0)
             times.append(0.0)
@@ -114,7 +116,8 @@ def track_vot(tracker, video, vis=False, nonfinite=None):
         gt = gt_polygon(video.gt[idx])
         tic = time.perf_counter()
         if idx == frame_counter:
-            box = pysot_init_box(video.gt[idx])
+            row = video.gt[idx]
+            box = pysot_init_box(row) if annotated(row) else list(video.init_rect)
             init_tracker(tracker, img, box, idx)
             record.append(1)
         else:
@@ -150,13 +153,17 @@ class RunJob:
         return os.path.join(self.results, self.dataset, self.model)
 
 
+def _status(video, error=None):
+    return {"video": video.name, "error": error, "skipped": False, "redone": None, "fps": 0.0,
+            "lost": 0, "frames": len(video), "seconds": 0.0, "nonfinite": 0}
+
+
 def run_video(tracker, video, job):
     """Track one video (unless its result exists, reads back whole, and not `job.force`)
     and write its result; returns {"video", "error", "skipped", "redone", "fps", "lost",
     "frames", "seconds", "nonfinite"}, "redone" saying why an existing result was unusable.
     A broken video or a failing tracker gives "error", never an exception."""
-    status = {"video": video.name, "error": None, "skipped": False, "redone": None, "fps": 0.0,
-              "lost": 0, "frames": len(video), "seconds": 0.0, "nonfinite": 0}
+    status = _status(video)
     out = (job.results, job.dataset, job.model, video.name)
     if not job.force and has_result(*out, protocol=job.protocol):
         try:
@@ -219,15 +226,24 @@ _WORKER = {}
 
 
 def _init_worker(build_args, threads):
-    import torch
-    import rasnet_plugin
-    torch.set_num_threads(threads)
-    warnings.simplefilter("ignore")  # the main process already warned (untrained weights...)
-    _WORKER["tracker"] = rasnet_plugin.build_tracker(*build_args)
+    """A pool worker's start: its own tracker. It must not raise: CPython replaces a worker
+    whose initializer raised with a new one, which raises again, forever (the run would
+    hang). A failure is kept instead, and every video given to this worker reports it."""
+    _WORKER.clear()
+    try:
+        import torch
+        import rasnet_plugin
+        torch.set_num_threads(threads)
+        warnings.simplefilter("ignore")  # the main process already warned (untrained weights...)
+        _WORKER["tracker"] = rasnet_plugin.build_tracker(*build_args)
+    except Exception as e:  # CUDA out of memory, a snapshot gone since the main process read it...
+        _WORKER["error"] = "worker could not build the tracker: %s: %s" % (type(e).__name__, e)
 
 
 def _worker_run(item):
     video, job = item
+    if "tracker" not in _WORKER:
+        return _status(video, _WORKER.get("error", "worker could not build the tracker"))
     return run_video(_WORKER["tracker"], video, job)
 
 
