@@ -278,6 +278,18 @@ def test_got10k_source(tmp_path):
     _check_red_pairs(PairDataset([src], NO_COLOR, seed=1), 12)
 
 
+def test_got10k_source_reads_files_with_a_utf8_bom(tmp_path):
+    make_got10k(str(tmp_path / "G"))
+    train = tmp_path / "G" / "train"
+    for f in [train / "list.txt"] + sorted(train.glob("*/groundtruth.txt")) + \
+            sorted(train.glob("*/absence.label")):
+        f.write_bytes(b"\xef\xbb\xbf" + f.read_bytes())     # as some editors save them
+    src = GOT10kSource(str(tmp_path / "G"), max_frame_gap=3)
+    assert len(src) == 2 and src.load_skipped == 0
+    frames = {v: t[0]["frames"].tolist() for v, t in src.items}
+    assert frames["GOT-10k_Train_000001"] == [1, 2, 4, 5, 6, 7, 8]
+
+
 def test_got10k_corrupt_samples_are_skipped_and_counted(tmp_path, caplog):
     make_got10k(str(tmp_path / "G"), n_frames=(8, 8))
     seq = tmp_path / "G" / "train" / "GOT-10k_Train_000002"

@@ -58,7 +58,8 @@ def main(argv=None):
                 dtype_name, " or ".join(kinds),
                 "; ".join("%s: %s" % (k, ", ".join(SUPPORTED_DTYPES[k])) for k in kinds)))
     if not ops.has_fused():
-        print("the fused op is not built: nothing to compare (pip install --no-build-isolation -e .)")
+        print("error: the fused op is not built: nothing to compare (pip install --no-build-isolation -e .)",
+              file=sys.stderr)
         return 1
 
     rows = []

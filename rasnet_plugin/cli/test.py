@@ -16,7 +16,8 @@ finishes; existing ones are skipped unless --force, so an interrupted run resume
                        1 at (re)initialisation, 2 at a failure (overlap with the ground truth
                        <= 0), 0 for the next 4 frames, re-initialisation 5 frames after the
                        failure, exactly as PySOT's tools/test.py
-  GOT-10k:             <results>/GOT-10k/<model>/<video>/<video>_001.txt and <video>_time.txt
+  GOT-10k (a GOT-10k folder, or a PySOT JSON named GOT-10k):
+                       <results>/<DATASET>/<model>/<video>/<video>_001.txt and <video>_time.txt
 
 A video that cannot be read (missing frame, ground truth of the wrong length, bad init box)
 is reported and skipped; the others still run, and the exit status is 1, listing it.

@@ -74,7 +74,7 @@ class GOT10kSource(_TrackSource):
         seq = os.path.join(self.root, name)
         gt = os.path.join(seq, "groundtruth.txt")
         try:
-            with open(gt, encoding="utf-8") as f:
+            with open(gt, encoding="utf-8-sig") as f:
                 lines = f.read().splitlines()
         except (OSError, UnicodeDecodeError) as e:
             self._drop("sequence %s: cannot read %s (%s)" % (name, gt, e))
@@ -83,7 +83,7 @@ class GOT10kSource(_TrackSource):
         absence = os.path.join(seq, "absence.label")
         if os.path.isfile(absence):
             try:
-                with open(absence, encoding="utf-8") as f:
+                with open(absence, encoding="utf-8-sig") as f:
                     flags = [int(float(t)) for t in f.read().split()]
                 n = min(len(flags), len(lines))
                 absent[:n] = np.asarray(flags[:n]) != 0
@@ -130,7 +130,7 @@ class PySOTSource(_TrackSource):
         if not os.path.isdir(self.root):
             raise DatasetError("%s: crop folder not found: %s" % (self.name, self.root))
         try:
-            with open(self.anno, encoding="utf-8") as f:
+            with open(self.anno, encoding="utf-8-sig") as f:
                 meta = json.load(f)
         except (OSError, ValueError) as e:
             raise DatasetError("%s: cannot read annotation %s (%s)" % (self.name, self.anno, e)) \
