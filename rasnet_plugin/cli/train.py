@@ -35,6 +35,7 @@ import os
 import signal
 import sys
 
+import torch
 import torch.distributed as dist
 
 from ..config import DEFAULT_CONFIG, ConfigError
@@ -43,6 +44,7 @@ from ..models.model_load import CheckpointError
 from ..training import (SOURCE_TYPES, DataUnusable, Trainer, TrainingDiverged,
                         init_distributed)
 from ..training.launch import setup_logging, share_cpu_threads, training_config
+from ..training.trainer import check_train_config
 from ..hardware import check_device
 
 
@@ -79,7 +81,10 @@ def main(argv=None):
     rank, trainer = 0, None
     try:
         cfg = build_cfg(args)
-        check_device(args.device)    # before the output folder and its log are set up
+        # the device and the config checked before the output folder and its log are set up
+        device = check_device(args.device) or ("cuda" if cfg.CUDA and torch.cuda.is_available()
+                                               else "cpu")
+        check_train_config(cfg, device)
         output = os.path.abspath(args.output or cfg.TRAIN.SNAPSHOT_DIR)
         rank, world, _ = init_distributed(args.device)
         share_cpu_threads(args.device, world)

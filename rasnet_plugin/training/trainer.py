@@ -44,7 +44,7 @@ from .pairs import VAL_EPOCH, EpochBatches, PairDataset, omega
 from .sources import build_sources
 
 __all__ = ["Trainer", "TrainingDiverged", "LossGuard", "lr_at", "atomic_save", "rng_state",
-           "set_rng_state", "init_distributed", "CHECKPOINT_VERSION"]
+           "set_rng_state", "init_distributed", "check_train_config", "CHECKPOINT_VERSION"]
 
 logger = logging.getLogger("rasnet_plugin.training")
 CHECKPOINT_VERSION = 1
@@ -146,6 +146,32 @@ def init_distributed(device=None):
             torch.cuda.set_device(local_rank)
         dist.init_process_group("nccl" if use_cuda else "gloo")
     return dist.get_rank(), dist.get_world_size(), local_rank
+
+
+def check_train_config(cfg, device):
+    """ConfigError naming the first bad TRACK/TRAIN key of `cfg` for training on `device`
+    (checked by the CLI before the output folder is set up, and by every Trainer)."""
+    t, tr = cfg.TRAIN, cfg.TRACK
+    # TRACK first: the division below needs it, and the saved config.yaml tracks with it
+    check_track_config(tr)
+    if t.PRECISION.lower() not in ("auto", "fp32", "bf16", "fp16"):
+        raise ConfigError("TRAIN.PRECISION must be auto, fp32, bf16 or fp16, got %r"
+                          % t.PRECISION)
+    if t.PRECISION.lower() == "fp16" and torch.device(device).type != "cuda":
+        raise ConfigError("TRAIN.PRECISION fp16 needs CUDA (GradScaler); use bf16 on the CPU")
+    size = train_search_size(cfg)
+    if size < tr.EXEMPLAR_SIZE:
+        raise ConfigError("TRAIN.SEARCH_SIZE %d is smaller than TRACK.EXEMPLAR_SIZE %d"
+                          % (size, tr.EXEMPLAR_SIZE))
+    out = (size - tr.EXEMPLAR_SIZE) // tr.TOTAL_STRIDE + 1
+    if out != t.OUTPUT_SIZE:
+        raise ConfigError("TRAIN.OUTPUT_SIZE %d does not match the network's %dx%d response "
+                          "to %dx%d search crops" % (t.OUTPUT_SIZE, out, out, size, size))
+    for key in ("EPOCH", "PAIRS_PER_EPOCH", "BATCH_SIZE"):
+        if t[key] < 1:
+            raise ConfigError("TRAIN.%s must be >= 1, got %r" % (key, t[key]))
+    if not (t.BASE_LR > 0 and t.END_LR > 0):
+        raise ConfigError("TRAIN.BASE_LR and TRAIN.END_LR must be > 0")
 
 
 def _dist_info():
@@ -341,27 +367,7 @@ class Trainer:
         return torch.device("cpu")
 
     def _check_cfg(self):
-        t, tr = self.cfg.TRAIN, self.cfg.TRACK
-        # TRACK first: the division below needs it, and the saved config.yaml tracks with it
-        check_track_config(tr)
-        if t.PRECISION.lower() not in ("auto", "fp32", "bf16", "fp16"):
-            raise ConfigError("TRAIN.PRECISION must be auto, fp32, bf16 or fp16, got %r"
-                              % t.PRECISION)
-        if t.PRECISION.lower() == "fp16" and self.device.type != "cuda":
-            raise ConfigError("TRAIN.PRECISION fp16 needs CUDA (GradScaler); use bf16 on the CPU")
-        size = train_search_size(self.cfg)
-        if size < tr.EXEMPLAR_SIZE:
-            raise ConfigError("TRAIN.SEARCH_SIZE %d is smaller than TRACK.EXEMPLAR_SIZE %d"
-                              % (size, tr.EXEMPLAR_SIZE))
-        out = (size - tr.EXEMPLAR_SIZE) // tr.TOTAL_STRIDE + 1
-        if out != t.OUTPUT_SIZE:
-            raise ConfigError("TRAIN.OUTPUT_SIZE %d does not match the network's %dx%d response "
-                              "to %dx%d search crops" % (t.OUTPUT_SIZE, out, out, size, size))
-        for key in ("EPOCH", "PAIRS_PER_EPOCH", "BATCH_SIZE"):
-            if t[key] < 1:
-                raise ConfigError("TRAIN.%s must be >= 1, got %r" % (key, t[key]))
-        if not (t.BASE_LR > 0 and t.END_LR > 0):
-            raise ConfigError("TRAIN.BASE_LR and TRAIN.END_LR must be > 0")
+        check_train_config(self.cfg, self.device)
 
     def _load_whole(self, path):
         """TRAIN.PRETRAINED: a whole-model checkpoint of this network (strict)."""
