@@ -8,10 +8,16 @@ moment leaves the old file or the new one, never a torn one, so "the file exists
 
 One temporary-name scheme, ``.<name>.<pid>.<random>.tmp``, lets `remove_stale_temps`
 tell the leftovers of a dead writer from the file a live one is writing right now.
+
+Permissions are those of a plain ``open(path, "w")``: a new file gets ``0o666 & ~umask``
+(the temporary file is created with mode 0o666 and the kernel applies the umask, so the
+process-wide umask is never read or changed), and a file that is replaced keeps its
+permission bits. Writing to a symbolic link replaces the link with a regular file.
 """
 import os
 import re
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 
 __all__ = ["atomic_write", "atomic_write_text", "atomic_write_bytes", "atomic_save",
@@ -36,18 +42,49 @@ def _fsync_dir(folder):
         pass
 
 
+_CREATE = (os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+           | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+
+
+def _create_temp(path):
+    """(fd, name) of a new ``.<name>.<pid>.<random>.tmp`` next to `path`, created with mode
+    0o666 so that the umask (applied by the kernel, as for open()) decides its permissions;
+    tempfile.mkstemp would make it 0o600."""
+    for _ in range(100):
+        tmp = os.path.join(path.parent, ".%s.%d.%s.tmp" % (path.name, os.getpid(),
+                                                          secrets.token_hex(4)))
+        try:
+            return os.open(tmp, _CREATE, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError("no free temporary file name for %s" % path)
+
+
+def _keep_mode(fd, path):
+    """Give the temporary file the permission bits of the file it replaces, if any."""
+    try:
+        old = stat.S_IMODE(os.stat(path).st_mode) & 0o777
+    except OSError:
+        return                                    # a new file: keep open()'s mode
+    try:
+        os.fchmod(fd, old)
+    except (AttributeError, OSError):              # no fchmod (Windows), or a filesystem
+        pass                                      # without POSIX modes: best effort
+
+
 def atomic_write(path, write, mode="wb", **open_kwargs):
     """Call ``write(f)`` on a temporary file opened with ``mode``, then replace ``path``
     with it. The folder is created if needed; on any error the temporary file is removed
-    and ``path`` is untouched. Returns ``path`` as a `Path`."""
+    and ``path`` is untouched. The file gets the permissions open() would give it (a
+    replaced file keeps its own). Returns ``path`` as a `Path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".%s.%d." % (path.name, os.getpid()), suffix=".tmp",
-                               dir=path.parent)
+    fd, tmp = _create_temp(path)
     try:
         with os.fdopen(fd, mode, **open_kwargs) as f:
             write(f)
             f.flush()
+            _keep_mode(f.fileno(), path)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -65,3 +65,37 @@ def test_temp_names_of_the_writer_are_recognised(tmp_path):
     (name,) = seen
     assert fileio.is_temp_name(name)
     assert fileio._TEMP.match(name).group("pid") == str(os.getpid())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_new_files_get_the_mode_open_would_give(tmp_path, umask):
+    """Not mkstemp's 0600: results, checkpoints and trackers.ini are as readable as any file
+    the user writes (0666 & ~umask)."""
+    old = os.umask(umask)
+    try:
+        text = fileio.atomic_write_text(tmp_path / "a.txt", "x")
+        data = fileio.atomic_write_bytes(tmp_path / "b.bin", b"x")
+        ckpt = fileio.atomic_save({"w": torch.zeros(1)}, tmp_path / "c.pth")
+        with open(tmp_path / "plain.txt", "w") as f:
+            f.write("x")
+    finally:
+        os.umask(old)
+    for p in (text, data, ckpt, tmp_path / "plain.txt"):
+        assert oct(os.stat(p).st_mode & 0o777) == oct(0o666 & ~umask), p
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.parametrize("mode", [0o644, 0o600, 0o640, 0o664])
+def test_a_replaced_file_keeps_its_mode(tmp_path, mode):
+    p = tmp_path / "results.txt"
+    p.write_text("old")
+    os.chmod(p, mode)
+    old = os.umask(0o077)            # the umask does not decide an existing file's mode
+    try:
+        fileio.atomic_write_text(p, "new")
+    finally:
+        os.umask(old)
+    assert p.read_text() == "new"
+    assert oct(os.stat(p).st_mode & 0o777) == oct(mode)
+    assert os.listdir(tmp_path) == ["results.txt"]

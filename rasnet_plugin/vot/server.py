@@ -11,7 +11,8 @@ Declared in a workspace's trackers.ini (`python tools/vot_workspace.py` or
     env_RASNET_CONFIG = /path/to/this/checkout/experiments/rasnet.yaml
 
 Environment (all optional):
-    RASNET_CONFIG    YAML config (absolute path) or a bundled config's name such as rasnet
+    RASNET_CONFIG    YAML config (absolute path) or a bundled config's name such as rasnet,
+                     offline/rasnet or experiments/rasnet.yaml
                      (default: build_tracker()'s rasnet_mobilenetv2)
     RASNET_SNAPSHOT  checkpoint (default: the bundled weights, else untrained with a warning)
     RASNET_DEVICE    cpu, cuda, cuda:1, ... (default: cuda when available)
@@ -68,19 +69,23 @@ def _env_path(name):
 
 
 def _env_config():
-    """RASNET_CONFIG as a file: a path (see _env_path), or a bundled config's name (a
-    plain name such as ``rasnet``, the same from any working directory)."""
+    """RASNET_CONFIG as a file: an absolute path, a relative one that exists in the working
+    directory (see _env_path), or else a bundled config's name in any of the forms
+    config.resolve_config takes (``rasnet``, ``offline/rasnet``, ``experiments/rasnet.yaml``),
+    the same from any working directory."""
     from ..config import ConfigError, bundled_configs, resolve_config
 
     value = os.environ.get(ENV_CONFIG, "").strip()
-    if value and "/" not in value and os.sep not in value and not os.path.exists(value):
-        try:
-            return resolve_config(value)
-        except ConfigError:
-            raise TrackerError("%s=%s: not a file nor a bundled config (bundled: %s; give a "
-                               "file as an absolute path)" % (ENV_CONFIG, value,
-                                                               ", ".join(bundled_configs()))) from None
-    return _env_path(ENV_CONFIG)
+    if not value or os.path.isabs(value) or os.path.exists(value):
+        return _env_path(ENV_CONFIG)
+    try:
+        return resolve_config(value)
+    except ConfigError:
+        if "/" in value or os.sep in value:
+            return _env_path(ENV_CONFIG)        # a relative path: "use an absolute path"
+        raise TrackerError("%s=%s: not a file nor a bundled config (bundled: %s; give a "
+                           "file as an absolute path)" % (ENV_CONFIG, value,
+                                                           ", ".join(bundled_configs()))) from None
 
 
 def build_from_env():
