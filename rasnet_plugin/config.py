@@ -1,7 +1,11 @@
 """Configuration: one yacs node, with PySOT's key names wherever PySOT has them.
 
-The defaults are the RASNet settings of configs/rasnet.yaml, so `cfg.clone()` alone
-builds the paper's model and SiamFC-3s tracking. The bundled configs ship inside the
+The defaults are the paper's RASNet model (AlexNet trunk, no neck, all three
+attentions) and SiamFC-3s tracking, so `cfg.clone()` alone builds them. They equal
+configs/rasnet.yaml in every model setting and in every tracking setting but one:
+TRACK.QUANTIZE is "none" here and "auto" there (the int8 trunk where the CPU pays off);
+of its training settings only TRAIN.SNAPSHOT_DIR differs ("snapshot" here,
+"snapshot/rasnet" there). The bundled configs ship inside the
 package (`rasnet_plugin/configs/`, which a checkout also shows as `experiments/`, the
 folder PySOT users look for), so an installed package finds them from any folder.
 """

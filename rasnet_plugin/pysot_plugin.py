@@ -11,4 +11,5 @@ __all__ = ["register_pysot", "RASNetHead", "PySOTRASNetTracker", "convert_checkp
            "pysot_available", "ADDED_KEYS", "HEAD_NAME", "TRACKER_NAME", "main"]
 
 if __name__ == "__main__":
-    main()
+    import sys
+    sys.exit(main())

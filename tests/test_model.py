@@ -370,3 +370,69 @@ def test_adjust_gain_at_siamfc_lr_diverges():
     _logistic_loss(model(z, x)).backward()
     step = 1e-2 * model.adjust.weight.grad.abs().item()
     assert step > 100 * model.adjust.weight.item()
+
+
+# ---------------------------------------------------------------- config checks
+@pytest.mark.parametrize("rasnet", [{"RESIDUAL_ATTENTION": False},
+                                    {"GENERAL_ATTENTION": False, "RESIDUAL_ATTENTION": False,
+                                     "CHANNEL_ATTENTION": False}])
+def test_exemplar_size_too_small_for_the_trunk_names_the_size_it_needs(rasnet):
+    cfg = _cfg(**rasnet)
+    cfg.TRACK.EXEMPLAR_SIZE = 63  # AlexNet: -2x-2 template features
+    with pytest.raises(ValueError, match=r"TRACK\.EXEMPLAR_SIZE 63 gives -2x-2 template features "
+                                         r"with the alexnet trunk; it needs TRACK\.EXEMPLAR_SIZE >= 87"):
+        build_model(cfg)
+    cfg.TRACK.EXEMPLAR_SIZE = 86  # 0x0
+    with pytest.raises(ValueError, match=r"EXEMPLAR_SIZE 86 gives 0x0 .*>= 87"):
+        build_model(cfg)
+    cfg.TRACK.EXEMPLAR_SIZE = 87  # the smallest that works: 1x1
+    model = _model(cfg)
+    assert model(_images(1, 87, 0), _images(1, 255, 1)).shape == (1, 1, 22, 22)
+
+
+def test_residual_attention_too_small_names_the_exemplar_size_it_needs():
+    cfg = get_default_config()
+    cfg.TRACK.EXEMPLAR_SIZE = 118  # 4x4
+    with pytest.raises(ValueError, match=r"EXEMPLAR_SIZE 118 gives 4x4 .*at least 5x5 "
+                                         r"\(TRACK\.EXEMPLAR_SIZE >= 119 with the alexnet trunk\)"):
+        build_model(cfg)
+    cfg.TRACK.EXEMPLAR_SIZE = 119
+    assert _model(cfg).residual_attention.size == 5
+    # a template crop that leaves too little is named as such
+    cfg.TRACK.EXEMPLAR_SIZE = 127
+    cfg.ADJUST.ADJUST, cfg.ADJUST.TEMPLATE_CROP = True, 4
+    with pytest.raises(ValueError, match=r"ADJUST\.TEMPLATE_CROP 4 leaves 4x4 template features "
+                                         r"\(of the 6x6 that TRACK\.EXEMPLAR_SIZE 127 gives\)"):
+        build_model(cfg)
+
+
+@pytest.mark.parametrize("key, value", [("TEMPLATE_CROP", 4), ("ZERO_MEAN", True),
+                                        ("OUT_CHANNELS", 128)])
+def test_neck_settings_without_the_neck_are_refused(key, value):
+    cfg = _cfg(RESIDUAL_ATTENTION=False)  # (a 4x4 crop is too small for the hourglass)
+    assert not cfg.ADJUST.ADJUST
+    cfg.ADJUST[key] = value
+    with pytest.raises(ValueError, match=r"ADJUST\.%s %r: no effect while ADJUST\.ADJUST is false"
+                                         % (key, value)):
+        build_model(cfg)
+    cfg.ADJUST.ADJUST = True  # with the neck the same setting is used
+    model = _model(cfg)
+    assert model.neck is not None
+    assert (model.neck.template_crop, model.neck.zero_mean, model.neck.conv is not None) == \
+        (4 if key == "TEMPLATE_CROP" else 0, key == "ZERO_MEAN", key == "OUT_CHANNELS")
+
+
+def test_neck_settings_refusal_names_every_ignored_key():
+    cfg = get_default_config()
+    cfg.ADJUST.TEMPLATE_CROP, cfg.ADJUST.ZERO_MEAN = 4, True
+    with pytest.raises(ValueError, match=r"ADJUST\.TEMPLATE_CROP 4, ADJUST\.ZERO_MEAN True: no effect"):
+        build_model(cfg)
+
+
+def test_every_bundled_config_builds():
+    """The checks above refuse no shipped config."""
+    from rasnet_plugin.config import bundled_configs
+    names = bundled_configs()
+    assert "rasnet" in names and "offline/rasnet_mobilenetv2" in names
+    for name in names:
+        build_model(load_config(name))

@@ -420,3 +420,109 @@ def test_cuda_opcheck_and_half_grads(bz, bx):
         want = torch.autograd.grad(attention_xcorr_reference(*ref), ref, g.double())
         for a, r in zip(got, want):
             assert rel_err(a, r) < 2e-2
+
+
+# ------------------------------------------------------------------ routing
+def _xcorr_module():
+    import importlib
+    return importlib.import_module("rasnet_plugin.ops.attention_xcorr")  # (the package
+    # attribute of that name is the function)
+
+
+class _Like:
+    """What the routing reads of a tensor: a CUDA one can be described without a GPU."""
+
+    def __init__(self, device, dtype=torch.float32):
+        self.device, self.dtype = torch.device(device), dtype
+
+
+@fused
+def test_cuda_tensors_without_the_cuda_kernels_use_the_reference(monkeypatch):
+    """An extension built without nvcc (a CUDA torch wheel, no toolkit) has CPU kernels
+    only: CUDA inputs must not reach the op (NotImplementedError there), and one warning
+    says why and how to rebuild."""
+    import warnings
+    mod = _xcorr_module()
+    monkeypatch.setattr(mod, "_CUDA_KERNELS", False)
+    monkeypatch.setattr(mod, "_warned_no_cuda_kernels", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+            assert mod._route(_Like("cuda", dtype)) == "reference"
+        assert mod._route(_Like("cuda:1")) == "reference"
+        assert mod._route(_Like("cpu")) == "fused"          # the CPU kernels still run
+    msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert len(msgs) == 1, msgs
+    assert "built without its CUDA kernels" in msgs[0] and "reference" in msgs[0]
+    assert "RASNET_WITH_CUDA=1" in msgs[0] and "pip install" in msgs[0]
+    # with the CUDA kernels, CUDA inputs of every kernel dtype go to the op, unwarned
+    monkeypatch.setattr(mod, "_CUDA_KERNELS", True)
+    monkeypatch.setattr(mod, "_warned_no_cuda_kernels", False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+            assert mod._route(_Like("cuda", dtype)) == "fused"
+    assert not caught
+    assert mod._CUDA_KERNELS is True and ops.has_cuda_kernels() in (True, False)
+
+
+@fused
+def test_routing_by_device_and_dtype():
+    mod = _xcorr_module()
+    assert mod._route(_Like("cpu", torch.float32)) == "fused"
+    assert mod._route(_Like("cpu", torch.float64)) == "fused"
+    assert mod._route(_Like("cpu", torch.float16)) == "upcast"
+    assert mod._route(_Like("cpu", torch.bfloat16)) == "upcast"
+    assert mod._route(_Like("cpu", torch.int32)) == "fused"     # the op's own TypeError
+    assert mod._route(_Like("meta", torch.float16)) == "fused"  # its fake kernel
+    assert mod._route(_Like("mps")) == "reference"              # no kernels there
+    assert mod._route([1, 2]) == "reference"                    # the check names it
+    # the module's flag is what the extension says
+    assert mod._CUDA_KERNELS == ops.has_cuda_kernels()
+
+
+@fused
+@pytest.mark.parametrize("dtype,tol", [(torch.float16, 2e-3), (torch.bfloat16, 1e-2)])
+def test_cpu_16_bit_inputs_run_in_float32_with_gradients(dtype, tol):
+    """CPU float16/bfloat16 (which the CPU kernels refuse) run the float32 kernels on
+    upcast copies: the result in the inputs' dtype, gradients through the casts."""
+    args = [t.to(dtype).requires_grad_() for t in make(2, 2, 20, 6, 6, 12, 12, dtype=torch.float32, seed=4)]
+    out = attention_xcorr(*args)
+    assert out.dtype == dtype and out.shape == (2, 1, 7, 7)
+    exact = [t.detach().double().requires_grad_() for t in args]
+    ref = attention_xcorr_reference(*exact)
+    assert rel_err(out, ref) < tol
+    g = torch.randn(out.shape, generator=torch.Generator().manual_seed(5))
+    got = torch.autograd.grad(out, args, g.to(dtype))
+    want = torch.autograd.grad(ref, exact, g.double())
+    for a, r in zip(got, want):
+        assert a.dtype == dtype
+        assert rel_err(a, r) < 2 * tol
+    # one template against many crops, channel as (Bz,C,1,1)
+    z, x, s, b = [t.to(dtype) for t in make(1, 3, 5, 3, 3, 7, 8, dtype=torch.float32, seed=6)]
+    out = attention_xcorr(z, x, s, b.reshape(1, 5, 1, 1))
+    assert out.dtype == dtype and rel_err(out, naive(z, x, s, b)) < tol
+    # a dtype mix is still an error, in the op's words (not silently cast to float32)
+    with pytest.raises(TypeError, match="all inputs must share one dtype"):
+        attention_xcorr(z, x.float(), s, b)
+
+
+@fused
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_torch_compile_graph_keeps_the_registered_op(dtype):
+    """Under torch.compile the routing is resolved at trace time: the graph still calls
+    torch.ops.rasnet.attention_xcorr (float32 as is, bfloat16 through float32 casts)."""
+    torch._dynamo.reset()
+    targets = []
+
+    def backend(gm, example_inputs):
+        targets.extend(n.target for n in gm.graph.nodes if n.op == "call_function")
+        return gm.forward
+
+    compiled = torch.compile(attention_xcorr, backend=backend, fullgraph=True)
+    args = make(1, 3, 8, 3, 3, 9, 9, dtype=dtype)
+    out = compiled(*args)
+    op = torch.ops.rasnet.attention_xcorr
+    assert any(t is op or t is op.default for t in targets), targets
+    assert out.dtype == dtype and torch.equal(out, attention_xcorr(*args))
+    torch._dynamo.reset()

@@ -9,6 +9,7 @@ AlexNetLegacy laid out as PySOT's (conv, BN, max-pool, ReLU; BN after conv5 too)
 import importlib
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -377,3 +378,159 @@ def test_import_registers_when_pysot_importable(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["True", "True", "3"]
+
+
+# ---------------------------------------------------------------- head arguments
+def test_head_builds_both_spatial_attentions_for_feature_size():
+    """RPN.KWARGS feature_size (another trunk, a cropped template) sizes the residual
+    attention too, not only the general map."""
+    torch.manual_seed(0)
+    head = RASNetHead(in_channels=16, feature_size=8, se_reduction=4).eval()
+    assert head.general_attention.weight.shape == (1, 1, 8, 8)
+    assert head.residual_attention.size == 8
+    g = torch.Generator().manual_seed(1)
+    z, x = torch.randn(1, 16, 8, 8, generator=g), torch.randn(2, 16, 24, 24, generator=g)
+    with torch.no_grad():
+        out = head(z.expand(2, -1, -1, -1), x)
+        assert out.shape == (2, 1, 17, 17) and torch.isfinite(out).all()
+        head.template(z)
+        assert torch.allclose(head.track(x), out, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, key", [
+    ({"se_reduction": 0}, "RPN.KWARGS.se_reduction"),
+    ({"se_reduction": 300}, "RPN.KWARGS.se_reduction"),
+    ({"feature_size": 4}, "RPN.KWARGS.feature_size"),
+    ({"feature_size": 0, "residual_attention": False}, "RPN.KWARGS.feature_size"),
+    ({"in_channels": 0}, "RPN.KWARGS.in_channels"),
+    ({"spatial_squash": "tanh"}, "RPN.KWARGS.spatial_squash"),
+])
+def test_head_arguments_are_checked(kwargs, key):
+    with pytest.raises(ValueError, match=r"^RASNetHead: %s " % re.escape(key)):
+        RASNetHead(**kwargs)
+
+
+def test_head_arguments_that_do_not_apply_are_not_checked():
+    # no residual attention: a 4x4 template is fine; no channel attention: no reduction
+    head = RASNetHead(in_channels=8, feature_size=4, residual_attention=False,
+                      channel_attention=False, se_reduction=0)
+    assert head.residual_attention is None and head.channel_attention is None
+    assert head.general_attention.weight.shape == (1, 1, 4, 4)
+
+
+def test_head_names_the_cfg_key_a_bad_value_came_from(fake_pysot, tmp_path):
+    cfg = _setup_rasnet_cfg(tmp_path)
+    cfg.RASNET.SE_REDUCTION = 0
+    with pytest.raises(ValueError, match=r"^RASNetHead: RASNET\.SE_REDUCTION must be"):
+        RASNetHead()
+    from pysot.models.model_builder import ModelBuilder
+    cfg.RASNET.SE_REDUCTION = 16
+    cfg.RPN.KWARGS.feature_size = 4
+    with pytest.raises(ValueError, match=r"RPN\.KWARGS\.feature_size must be at least 5"):
+        ModelBuilder()
+
+
+# ---------------------------------------------------------------- the converter's CLI
+def _cli(capsys, *argv):
+    status = pysot_plugin.main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def _one_error_line(err):
+    assert err.startswith("error: ") and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def test_cli_missing_file(tmp_path, capsys):
+    status, out, err = _cli(capsys, tmp_path / "nope.pth", tmp_path / "o.pth")
+    assert status == 1 and not out
+    msg = _one_error_line(err)
+    assert str(tmp_path / "nope.pth") in msg and "not found" in msg
+    assert not (tmp_path / "o.pth").exists()
+
+
+def test_cli_not_a_torch_file(tmp_path, capsys):
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a checkpoint at all\n" * 10)
+    status, _, err = _cli(capsys, junk, tmp_path / "o.pth")
+    assert status == 1
+    msg = _one_error_line(err)
+    assert msg.startswith("error: %s: " % junk) and "not a torch checkpoint file" in msg
+
+
+def test_cli_converts_and_returns_0(tmp_path, capsys):
+    src, dst = tmp_path / "plugin.pth", tmp_path / "pysot.pth"
+    torch.save({"state_dict": _plugin_model().state_dict(),
+                "cfg": get_default_config().dump()}, src)
+    status, out, err = _cli(capsys, src, dst)
+    assert status == 0 and not err and "wrote %s" % dst in out
+    assert "rpn_head.adjust.weight" in torch.load(dst, weights_only=True)["state_dict"]
+
+
+def test_cli_cannot_write(tmp_path, capsys):
+    src = tmp_path / "plugin.pth"
+    torch.save(_plugin_model().state_dict(), src)
+    (tmp_path / "file").write_text("x")
+    status, _, err = _cli(capsys, src, tmp_path / "file" / "o.pth")
+    assert status == 1
+    assert _one_error_line(err).startswith("error: cannot write %s" % (tmp_path / "file" / "o.pth"))
+
+
+def _alexnet_with(**adjust):
+    cfg = get_default_config()
+    cfg.ADJUST.ADJUST = True
+    for k, v in adjust.items():
+        cfg.ADJUST[k] = v
+    torch.manual_seed(0)
+    return build_model(cfg), cfg
+
+
+@pytest.mark.parametrize("adjust, why", [
+    ({"OUT_CHANNELS": 64}, "a neck (neck.* keys)"),
+    # no neck tensors, yet the crop / zero mean is part of the function: its cfg says so
+    ({"ZERO_MEAN": True}, "a neck (ADJUST.ADJUST true in its cfg"),
+])
+def test_cli_alexnet_with_a_neck_names_the_neck(tmp_path, capsys, adjust, why):
+    model, cfg = _alexnet_with(**adjust)
+    src = tmp_path / "neck.pth"
+    torch.save({"state_dict": model.state_dict(), "cfg": cfg.dump()}, src)
+    status, _, err = _cli(capsys, src, tmp_path / "o.pth")
+    assert status == 1
+    msg = _one_error_line(err)
+    assert msg.startswith("error: %s: only AlexNet RASNet checkpoints without a neck convert to "
+                          "PySOT's alexnetlegacy" % src), msg
+    assert why in msg and "trunk" not in msg.split("this one has", 1)[1]
+    assert "unknown keys" not in msg and not (tmp_path / "o.pth").exists()
+
+
+def test_convert_names_the_trunk_without_a_saved_cfg():
+    cfg = get_default_config()
+    cfg.BACKBONE.TYPE = "mobilenetv2"
+    cfg.ADJUST.ADJUST, cfg.ADJUST.OUT_CHANNELS = True, 128
+    torch.manual_seed(0)
+    state = build_model(cfg).state_dict()   # keys only: backbone.layer0.*, neck.*
+    with pytest.raises(ValueError, match=r"this one has a mobilenetv2 trunk \(BACKBONE\.TYPE "
+                                         r"mobilenetv2\) and a neck \(neck\.\* keys\)"):
+        convert_checkpoint_to_pysot(state)
+    # an already converted (PySOT) checkpoint is named as such
+    pysot_state = convert_checkpoint_to_pysot(_plugin_model().state_dict())
+    with pytest.raises(ValueError, match="looks like a PySOT ModelBuilder checkpoint"):
+        convert_checkpoint_to_pysot(pysot_state)
+
+
+def test_cli_shipped_mobilenet_checkpoint_from_the_shell(tmp_path):
+    """build_tracker()'s default weights: refused with the real limit, exit status 1."""
+    src = os.path.join(REPO_ROOT, "rasnet_plugin", "weights", "rasnet_mobilenetv2.pth")
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    r = subprocess.run([sys.executable, "-m", "rasnet_plugin.pysot_plugin", src,
+                        str(tmp_path / "o.pth")], env=env, cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    msg = [line for line in r.stderr.splitlines() if line.startswith("error: ")]
+    assert len(msg) == 1 and "Traceback" not in r.stderr, r.stderr
+    assert msg[0].startswith("error: %s: only AlexNet RASNet checkpoints without a neck" % src)
+    assert "a mobilenetv2 trunk (BACKBONE.TYPE mobilenetv2) and a neck" in msg[0]
+    assert "not a RASNet checkpoint" not in r.stderr
+    assert not (tmp_path / "o.pth").exists()

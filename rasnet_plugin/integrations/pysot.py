@@ -71,31 +71,50 @@ class RASNetHead(RASNet):
     """RASNet's attentions + adjust layer as a PySOT head (`RPN.TYPE: RASNetHead`).
 
     forward(z_f, x_f) -> response (B,1,H-h+1,W-w+1). Arguments left at None come from
-    cfg.RASNET; `RPN.KWARGS` may set any of them.
+    cfg.RASNET; `RPN.KWARGS` may set any of them. `in_channels` and `feature_size` are the
+    channels and side of the template features the head gets (alexnetlegacy: 256, 6); both
+    spatial attentions are built for `feature_size`. Bad values raise a ValueError naming
+    the key (`RPN.KWARGS.<argument>`, or `RASNET.<KEY>` for a value taken from there).
     """
 
     def __init__(self, in_channels=256, feature_size=6, general_attention=None,
                  residual_attention=None, channel_attention=None, se_reduction=None,
                  spatial_squash=None, adjust_gain=None):
         r = _rasnet_settings()
+        where = {}
 
-        def pick(value, key):
+        def pick(value, arg, key):
+            where[arg] = "RASNET." + key if value is None else "RPN.KWARGS." + arg
             return getattr(r, key) if value is None else value
 
-        squash = pick(spatial_squash, "SPATIAL_SQUASH")
+        def fail(arg, problem, value):
+            raise ValueError("RASNetHead: %s %s, got %r" % (where.get(arg, "RPN.KWARGS." + arg),
+                                                            problem, value))
+
+        for arg, value in (("in_channels", in_channels), ("feature_size", feature_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                fail(arg, "must be a positive integer", value)
+        squash = pick(spatial_squash, "spatial_squash", "SPATIAL_SQUASH")
         if squash not in SPATIAL_SQUASHES:
-            raise ValueError("RASNetHead: spatial_squash must be one of %s, got %r"
-                             % (SPATIAL_SQUASHES, squash))
+            fail("spatial_squash", "must be one of %s" % (SPATIAL_SQUASHES,), squash)
+        general = pick(general_attention, "general_attention", "GENERAL_ATTENTION")
+        residual = pick(residual_attention, "residual_attention", "RESIDUAL_ATTENTION")
+        channel = pick(channel_attention, "channel_attention", "CHANNEL_ATTENTION")
+        reduction = pick(se_reduction, "se_reduction", "SE_REDUCTION")
+        gain = pick(adjust_gain, "adjust_gain", "ADJUST_GAIN_INIT")
+        if residual and feature_size < 5:
+            fail("feature_size", "must be at least 5 with the residual attention on (its "
+                 "hourglass needs 5x5 template features)", feature_size)
+        if channel and (isinstance(reduction, bool) or not isinstance(reduction, int)
+                        or not 1 <= reduction <= in_channels):
+            fail("se_reduction", "must be an integer in 1..%d (in_channels)" % in_channels, reduction)
         super().__init__(
             nn.Identity(),  # PySOT's ModelBuilder owns the backbone
-            general=GeneralAttention(feature_size)
-            if pick(general_attention, "GENERAL_ATTENTION") else None,
-            residual=ResidualAttention(in_channels)
-            if pick(residual_attention, "RESIDUAL_ATTENTION") else None,
-            channel=ChannelAttention(in_channels, pick(se_reduction, "SE_REDUCTION"))
-            if pick(channel_attention, "CHANNEL_ATTENTION") else None,
+            general=GeneralAttention(feature_size) if general else None,
+            residual=ResidualAttention(in_channels, size=feature_size) if residual else None,
+            channel=ChannelAttention(in_channels, reduction) if channel else None,
             spatial_squash=squash,
-            adjust_gain=pick(adjust_gain, "ADJUST_GAIN_INIT"))
+            adjust_gain=gain)
 
     def forward(self, z_f, x_f):
         return super().forward(z_f, x_f)
@@ -212,6 +231,39 @@ def _block_diagonal(weight, in_channels):
     return dense
 
 
+def _saved_cfg(obj):
+    """The cfg a checkpoint file was saved with (a YAML dump, as tools/train.py writes it),
+    as a dict, or None."""
+    cfg = obj.get("cfg") if isinstance(obj, dict) else None
+    if isinstance(cfg, str):
+        import yaml
+        try:
+            cfg = yaml.safe_load(cfg)
+        except yaml.YAMLError:
+            return None
+    return cfg if isinstance(cfg, dict) else None
+
+
+def _trunk_and_neck(obj, src):
+    """(BACKBONE.TYPE or None when unknown, why it has a neck or "") of a checkpoint: from
+    its saved cfg where it has one, else from the keys of its state_dict `src`."""
+    trunk, neck = None, ""
+    if any(k.startswith("neck.") for k in src):
+        neck = "neck.* keys"
+    cfg = _saved_cfg(obj) or {}
+    backbone, adjust = cfg.get("BACKBONE"), cfg.get("ADJUST")
+    if isinstance(backbone, dict) and isinstance(backbone.get("TYPE"), str):
+        trunk = backbone["TYPE"]
+    if not neck and isinstance(adjust, dict) and adjust.get("ADJUST"):
+        neck = "ADJUST.ADJUST true in its cfg: a template crop / zero mean PySOT's head lacks"
+    if trunk is None:
+        if any(k.startswith("backbone.layer0.") for k in src):
+            trunk = "mobilenetv2"
+        elif any(k.startswith("backbone.conv1.") for k in src):
+            trunk = "alexnet"
+    return trunk, neck
+
+
 def convert_checkpoint_to_pysot(state_dict, bn_eps=1e-5):
     """Plugin RASNet state_dict -> PySOT ModelBuilder state_dict (alexnetlegacy + RASNetHead).
 
@@ -219,13 +271,26 @@ def convert_checkpoint_to_pysot(state_dict, bn_eps=1e-5):
     `bn_eps` is the eps of AlexNetLegacy's last BatchNorm (PyTorch's default 1e-5).
     """
     src = extract_state_dict(state_dict)
+    trunk, neck = _trunk_and_neck(state_dict, src)
+    if (trunk is not None and trunk != "alexnet") or neck:
+        has = []
+        if trunk is not None and trunk != "alexnet":
+            has.append("a %s trunk (BACKBONE.TYPE %s)" % (trunk, trunk))
+        if neck:
+            has.append("a neck (%s)" % neck)
+        raise ValueError("only AlexNet RASNet checkpoints without a neck convert to PySOT's "
+                         "alexnetlegacy (BACKBONE.TYPE alexnet, ADJUST.ADJUST false); this one "
+                         "has %s" % " and ".join(has))
     out, used = {}, set()
     in_channels = 3
     for ours, idx in _BACKBONE_LAYERS:
         prefix = "backbone.%s." % ours
         keys = [k for k in src if k.startswith(prefix)]
         if not keys:
-            raise ValueError("not a RASNet checkpoint: no %s* keys" % prefix)
+            hint = ""
+            if any(k.startswith(("backbone.features.", "rpn_head.")) for k in src):
+                hint = " (it looks like a PySOT ModelBuilder checkpoint already)"
+            raise ValueError("not a RASNet checkpoint: no %s* keys%s" % (prefix, hint))
         for k in keys:
             name = k[len(prefix):]
             value = src[k]
@@ -253,12 +318,34 @@ def convert_checkpoint_to_pysot(state_dict, bn_eps=1e-5):
 
 
 def main(argv=None):
-    """`python -m rasnet_plugin.pysot_plugin SRC DST`: convert a checkpoint file."""
+    """`python -m rasnet_plugin.pysot_plugin SRC DST`: convert a checkpoint file.
+
+    Returns the exit status: 0, or 1 after one `error: ...` line on stderr naming the file
+    and the reason (missing, not a torch file, code inside, not convertible).
+    """
     import argparse
-    p = argparse.ArgumentParser(description="convert a RASNet plugin checkpoint to PySOT keys")
+    import sys
+    from ..models.model_load import CheckpointError
+    p = argparse.ArgumentParser(description="convert a RASNet plugin checkpoint (AlexNet trunk, "
+                                            "no neck) to PySOT ModelBuilder keys")
     p.add_argument("src")
     p.add_argument("dst")
     a = p.parse_args(argv)
-    atomic_save({"state_dict": convert_checkpoint_to_pysot(safe_load(a.src))}, a.dst)
+    try:
+        converted = convert_checkpoint_to_pysot(safe_load(a.src))
+    except FileNotFoundError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 1
+    except (CheckpointError, ValueError, OSError) as e:
+        msg = str(e)
+        if a.src not in msg:
+            msg = "%s: %s" % (a.src, msg)
+        print("error: %s" % msg, file=sys.stderr)
+        return 1
+    try:
+        atomic_save({"state_dict": converted}, a.dst)
+    except OSError as e:
+        print("error: cannot write %s: %s" % (a.dst, e.strerror or e), file=sys.stderr)
+        return 1
     print("wrote %s (PySOT ModelBuilder keys: backbone.features.*, rpn_head.*)" % a.dst)
-
+    return 0

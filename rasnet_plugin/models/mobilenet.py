@@ -20,7 +20,8 @@ stride 8 they cost more than the rest of the trunk together.
 Input: BGR float 0..255 (the tracker's crops); the ImageNet normalisation (RGB order,
 mean/std) is the first operation of `forward`, so the network owns it.
 Checkpoints in torchvision's key layout (`features.<i>.conv...`) load through
-`load_torchvision_state` (see models/model_load.py).
+`load_pretrained_backbone` (models/model_load.py), which renames their keys to these
+layers (`_from_torchvision`, by `TORCHVISION_BLOCKS`).
 """
 import torch
 import torch.nn as nn

@@ -244,11 +244,25 @@ class RASNet(nn.Module):
 
     def track_features(self, xf):
         """The response for search features xf (S,C,H,W) against the cached
-        template: track(x) == track_features(backbone(x))."""
+        template: track(x) == track_features(features(x)), i.e. xf is the trunk's output
+        after the neck (BN-folded after prepare_inference), not `backbone(x)` alone."""
         if self.zf is None:
             raise RuntimeError("RASNet.track: no template; call model.template(z) first")
         zf, spatial, channel = self._template_as(_op_dtype(xf))
         return self._respond(zf, xf, spatial, channel)
+
+
+# cfg.ADJUST keys that only the neck reads, with their "off" values (config.py's defaults)
+_NECK_KEYS = ("OUT_CHANNELS", "TEMPLATE_CROP", "ZERO_MEAN")
+_NECK_DEFAULTS = {"OUT_CHANNELS": 0, "TEMPLATE_CROP": 0, "ZERO_MEAN": False}
+
+
+def _min_exemplar(backbone, side, limit=4096):
+    """The smallest exemplar (image) side that gives `side` x `side` template features."""
+    for size in range(1, limit + 1):
+        if backbone.feature_size(size) >= side:
+            return size
+    return limit
 
 
 def build_model(cfg=None):
@@ -267,10 +281,24 @@ def build_model(cfg=None):
         raise ValueError("BACKBONE.KWARGS.%s: not an argument of the %s trunk (its arguments: "
                          "%s)" % (unknown[0], name, ", ".join(known) or "none"))
     backbone = BACKBONES[name](**kwargs)
-    full = backbone.feature_size(cfg.TRACK.EXEMPLAR_SIZE)
+    exemplar = cfg.TRACK.EXEMPLAR_SIZE
+    full = backbone.feature_size(exemplar)
+    if full < 1:
+        raise ValueError("TRACK.EXEMPLAR_SIZE %d gives %dx%d template features with the %s "
+                         "trunk; it needs TRACK.EXEMPLAR_SIZE >= %d (1x1 features)"
+                         % (exemplar, full, full, name, _min_exemplar(backbone, 1)))
     a = cfg.ADJUST
     neck = None
-    if a.ADJUST:
+    if not a.ADJUST:
+        # a contradictory config, refused rather than built without the crop / zero mean
+        # (no bundled config sets these without ADJUST.ADJUST)
+        ignored = ["ADJUST.%s %r" % (k, a.get(k)) for k in _NECK_KEYS
+                   if a.get(k, _NECK_DEFAULTS[k]) != _NECK_DEFAULTS[k]]
+        if ignored:
+            raise ValueError("%s: no effect while ADJUST.ADJUST is false (no neck is built); set "
+                             "ADJUST.ADJUST: true to use the neck, or leave ADJUST.OUT_CHANNELS, "
+                             "TEMPLATE_CROP and ZERO_MEAN at 0, 0, false" % ", ".join(ignored))
+    else:
         if a.TEMPLATE_CROP < 0 or a.TEMPLATE_CROP > full or (full - a.TEMPLATE_CROP) % 2:
             raise ValueError("ADJUST.TEMPLATE_CROP must be 0 (none) or a size <= the %dx%d "
                              "template features with an even margin, got %d"
@@ -286,9 +314,14 @@ def build_model(cfg=None):
     if not 1 <= r.SE_REDUCTION <= channels:
         raise ValueError("RASNET.SE_REDUCTION must be in 1..%d, got %r" % (channels, r.SE_REDUCTION))
     if r.RESIDUAL_ATTENTION and size < 5:
-        raise ValueError("TRACK.EXEMPLAR_SIZE %d gives %dx%d template features; the residual "
-                         "attention's hourglass needs at least 5x5"
-                         % (cfg.TRACK.EXEMPLAR_SIZE, size, size))
+        if size == full:  # (no template crop: the exemplar size alone decides)
+            raise ValueError("TRACK.EXEMPLAR_SIZE %d gives %dx%d template features; the residual "
+                             "attention's hourglass needs at least 5x5 (TRACK.EXEMPLAR_SIZE >= %d "
+                             "with the %s trunk)" % (exemplar, size, size, _min_exemplar(backbone, 5),
+                                                     name))
+        raise ValueError("ADJUST.TEMPLATE_CROP %d leaves %dx%d template features (of the %dx%d that "
+                         "TRACK.EXEMPLAR_SIZE %d gives); the residual attention's hourglass needs "
+                         "at least 5x5" % (size, size, size, full, full, exemplar))
     return RASNet(
         backbone,
         general=GeneralAttention(size) if r.GENERAL_ATTENTION else None,

@@ -5,6 +5,8 @@
 with m = n when the template batch Bz equals the search batch Bx, and m = 0
 when Bz == 1 (one template against many search crops: the scale pyramid).
 """
+import warnings
+
 import torch
 import torch.nn.functional as F
 
@@ -13,6 +15,13 @@ from .. import _extension
 __all__ = ["attention_xcorr", "attention_xcorr_reference", "check_inputs", "has_fused"]
 
 has_fused = _extension.has_fused
+# Read once: the routing below runs every frame (and inside torch.compile, where a
+# module constant is simply guarded on).  The extension's CUDA kernels exist only when
+# it was built with a CUDA toolkit; a CUDA torch wheel built without nvcc has CPU ones.
+_CUDA_KERNELS = _extension.has_cuda_kernels()
+_FUSED_CPU_DTYPES = (torch.float32, torch.float64)     # what the CPU kernels take
+_UPCAST_CPU_DTYPES = (torch.float16, torch.bfloat16)   # run by them in float32
+_warned_no_cuda_kernels = False
 
 
 def _shape(t):
@@ -73,16 +82,72 @@ def attention_xcorr_reference(z, x, spatial, channel):
         return out.reshape(bx, 1, out.shape[-2], out.shape[-1])
 
 
+def _is_compiling():
+    is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    return bool(is_compiling()) if is_compiling is not None else False
+
+
+def _warn_no_cuda_kernels():
+    global _warned_no_cuda_kernels
+    if _warned_no_cuda_kernels or _is_compiling():  # (warnings are not traced)
+        return
+    _warned_no_cuda_kernels = True
+    warnings.warn(
+        "rasnet_plugin: the compiled extension was built without its CUDA kernels (no CUDA "
+        "toolkit was found at build time), so attention_xcorr runs CUDA tensors through the "
+        "pure PyTorch reference (correct, slower). To build the CUDA kernels, rebuild with a "
+        "CUDA toolkit: `RASNET_WITH_CUDA=1 CUDA_HOME=/path/to/cuda pip install "
+        "--no-build-isolation -e .` (docs/op.md, \"Building it\").",
+        RuntimeWarning, stacklevel=4)
+
+
+def _route(z):
+    """How attention_xcorr runs inputs like `z` (anything with .device and .dtype):
+
+    "fused"     the compiled op (CPU float32/float64, CUDA with the CUDA kernels, meta:
+                its fake kernel; other CPU dtypes get the op's own error);
+    "upcast"    the compiled CPU kernels in float32, result cast back (CPU float16/bfloat16);
+    "reference" the pure PyTorch formula: no extension, CUDA without the CUDA kernels
+                (warned once), or a device the extension has no kernels for (mps, xpu, ...).
+    """
+    device = getattr(z, "device", None)
+    if not has_fused() or device is None:  # (not a tensor: the reference's check names it)
+        return "reference"
+    kind = device.type
+    if kind == "cpu":
+        return "upcast" if z.dtype in _UPCAST_CPU_DTYPES else "fused"
+    if kind == "cuda":
+        if _CUDA_KERNELS:
+            return "fused"
+        _warn_no_cuda_kernels()
+        return "reference"
+    if kind == "meta":
+        return "fused"
+    return "reference"
+
+
 def attention_xcorr(z, x, spatial, channel):
     """Fused attention-weighted cross-correlation (see module docstring).
 
     z: (Bz,C,h,w) template features; x: (Bx,C,H,W) search features;
     spatial: (Bz,1,h,w); channel: (Bz,C) or (Bz,C,1,1); Bz == Bx or Bz == 1.
-    Returns (Bx,1,H-h+1,W-w+1).  Uses the compiled op when available (CPU:
-    float32/float64; CUDA: float32/float16/bfloat16/float64), else the reference.
+    Returns (Bx,1,H-h+1,W-w+1) in the inputs' dtype.
+
+    Uses the compiled op where it has kernels: on the CPU for float32/float64, and for
+    float16/bfloat16 too by running the float32 kernels on upcast copies (as the CUDA
+    kernels accumulate in float32; gradients flow back through the casts); on CUDA for
+    float32/float64/float16/bfloat16 when the extension was built with its CUDA kernels.
+    Everything else runs the reference: no extension, CUDA tensors with an extension
+    built without CUDA kernels (one RuntimeWarning says how to rebuild), other devices.
     """
-    if not has_fused():
+    route = _route(z)
+    if route == "reference":
         return attention_xcorr_reference(z, x, spatial, channel)
+    if route == "upcast":
+        if len({getattr(t, "dtype", None) for t in (x, spatial, channel)} | {z.dtype}) != 1:
+            check_inputs(z, x, spatial, channel)  # a dtype mix is an error, not silently cast
+        out = torch.ops.rasnet.attention_xcorr(*(t.to(torch.float32) for t in (z, x, spatial, channel)))
+        return out.to(z.dtype)
     return torch.ops.rasnet.attention_xcorr(z, x, spatial, channel)
 
 
