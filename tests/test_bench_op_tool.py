@@ -73,3 +73,14 @@ def test_cpu_rows_for_each_requested_dtype(capsys, monkeypatch):
 def test_bench_pair_refuses_zero_repeats():
     with pytest.raises(ValueError, match="repeat >= 1, got 0"):
         benchmark.bench_pair([lambda: None], torch.device("cpu"), 0)
+
+
+@needs_fused
+def test_cuda_without_the_cuda_kernels_is_an_error(capsys, monkeypatch, no_timing):
+    """A CUDA torch with an extension built without nvcc: CUDA tensors run the reference,
+    so timing 'fused' against it would compare the reference with itself."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(ops, "has_cuda_kernels", lambda: False)
+    assert main(["--device", "cuda"]) == 1
+    err = capsys.readouterr().err
+    assert "error: --device cuda: the extension was built without its CUDA kernels" in err

@@ -61,6 +61,11 @@ def main(argv=None):
         print("error: the fused op is not built: nothing to compare (pip install --no-build-isolation -e .)",
               file=sys.stderr)
         return 1
+    if any(d.type == "cuda" for d in devices) and not ops.has_cuda_kernels():
+        # CUDA tensors would run the reference too: it would be timed against itself
+        print("error: --device %s: the extension was built without its CUDA kernels "
+              "(rebuild with RASNET_WITH_CUDA=1, docs/op.md)" % args.device, file=sys.stderr)
+        return 1
 
     rows = []
     for device in devices:
