@@ -443,27 +443,23 @@ def test_cuda_tensors_without_the_cuda_kernels_use_the_reference(monkeypatch):
     says why and how to rebuild."""
     import warnings
     mod = _xcorr_module()
-    monkeypatch.setattr(mod, "_CUDA_KERNELS", False)
-    monkeypatch.setattr(mod, "_warned_no_cuda_kernels", False)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
-            assert mod._route(_Like("cuda", dtype)) == "reference"
-        assert mod._route(_Like("cuda:1")) == "reference"
-        assert mod._route(_Like("cpu")) == "fused"          # the CPU kernels still run
-    msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
-    assert len(msgs) == 1, msgs
-    assert "built without its CUDA kernels" in msgs[0] and "reference" in msgs[0]
-    assert "RASNET_WITH_CUDA=1" in msgs[0] and "pip install" in msgs[0]
-    # with the CUDA kernels, CUDA inputs of every kernel dtype go to the op, unwarned
-    monkeypatch.setattr(mod, "_CUDA_KERNELS", True)
-    monkeypatch.setattr(mod, "_warned_no_cuda_kernels", False)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
-            assert mod._route(_Like("cuda", dtype)) == "fused"
-    assert not caught
-    assert mod._CUDA_KERNELS is True and ops.has_cuda_kernels() in (True, False)
+    # without the CUDA kernels: the reference, one warning; with them: the op, no warning
+    for kernels, want in ((False, "reference"), (True, "fused")):
+        monkeypatch.setattr(mod, "_CUDA_KERNELS", kernels)
+        monkeypatch.setattr(mod, "_warned_no_cuda_kernels", False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for dtype in (torch.float32, torch.float16, torch.bfloat16, torch.float64):
+                assert mod._route(_Like("cuda", dtype)) == want
+            assert mod._route(_Like("cuda:1")) == want
+            assert mod._route(_Like("cpu")) == "fused"          # the CPU kernels still run
+        msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+        if kernels:
+            assert not caught
+            continue
+        assert len(msgs) == 1, msgs
+        assert "built without its CUDA kernels" in msgs[0] and "reference" in msgs[0]
+        assert "RASNET_WITH_CUDA=1" in msgs[0] and "pip install" in msgs[0]
 
 
 @fused
