@@ -550,6 +550,9 @@ def test_checkpoint_code_is_refused_and_never_run(tmp_path):
     ("EXEMPLAR_SIZE", 127.5, "TRACK.EXEMPLAR_SIZE must be an integer >= 1, got 127.5"),
     ("INSTANCE_SIZE", 100,
      r"TRACK.INSTANCE_SIZE must be >= TRACK.EXEMPLAR_SIZE \(127\), got 100"),
+    ("INSTANCE_SIZE", 260, r"TRACK.INSTANCE_SIZE 260: INSTANCE_SIZE - TRACK.EXEMPLAR_SIZE "
+                           r"\(127\) must be a multiple of TRACK.TOTAL_STRIDE 8, else every box "
+                           r"is off by 2.5 search pixels"),
     ("CONTEXT_AMOUNT", -0.5, "TRACK.CONTEXT_AMOUNT must be a number >= 0, got -0.5"),
     ("SCALE_STEP", 0.0, "TRACK.SCALE_STEP must be a number > 0, got 0.0"),
     ("SCALE_NUM", 2, "TRACK.SCALE_NUM must be odd and >= 1, got 2"),

@@ -34,8 +34,16 @@ __all__ = ["context_size", "search_size", "crop_square", "crop_pyramid", "channe
 
 
 def channel_mean(img):
-    """Per-channel mean of an HxWxC image, as float64 (the padding value)."""
-    return img.reshape(-1, img.shape[-1]).mean(axis=0)
+    """Per-channel mean of an HxWxC image (the padding value), over its finite pixels:
+    a few NaN/inf pixels in a float frame must not make every padded pixel NaN.
+    NaN for a channel with no finite pixel at all."""
+    flat = img.reshape(-1, img.shape[-1])
+    with np.errstate(invalid="ignore", divide="ignore"):   # inf - inf, 0 / 0: NaN, handled
+        avg = flat.mean(axis=0)
+        if flat.dtype.kind != "f" or np.isfinite(avg).all():
+            return avg
+        finite = np.isfinite(flat)
+        return np.where(finite, flat, 0).sum(axis=0, dtype=np.float64) / finite.sum(axis=0)
 
 
 def context_size(w, h, context=0.5):

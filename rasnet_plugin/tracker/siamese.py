@@ -44,8 +44,16 @@ def as_bgr3(img):
     """HxWx3 view/copy of a frame: grayscale is expanded, a 4th (alpha) channel dropped;
     uint8 is used as it is, uint16 scaled from 0..65535 to 0..255 (as read_frame does, so
     a 16-bit PNG read with IMREAD_UNCHANGED tracks like its 8-bit version), any other type
-    taken as numbers on the 0..255 scale, like PySOT's float crops."""
+    taken as numbers on the 0..255 scale, like PySOT's float crops. None (a failed
+    cv2.imread) and arrays that hold no real numbers (complex, strings, objects) are
+    refused with a ValueError."""
+    if img is None:
+        raise ValueError("expected an image, got None (cv2.imread returns None for a file "
+                         "it cannot read)")
     img = np.asarray(img)
+    if img.dtype.kind not in "biuf":   # complex, strings, objects: no pixel values
+        raise ValueError("expected an image of real numbers (uint8, uint16 or float), got "
+                         "dtype %s" % img.dtype)
     if img.ndim == 2:
         img = img[:, :, None]
     if img.ndim != 3 or img.shape[2] not in (1, 3, 4) or img.shape[0] == 0 or img.shape[1] == 0:
@@ -55,7 +63,7 @@ def as_bgr3(img):
         img = np.repeat(img, 3, axis=2)
     elif img.shape[2] == 4:
         img = img[:, :, :3]
-    if img.dtype == np.uint16:
+    if img.dtype.kind == "u" and img.dtype.itemsize == 2:   # either byte order
         img = img.astype(np.float32) * np.float32(255.0 / 65535.0)
     elif img.dtype != np.uint8:
         img = img.astype(np.float32, copy=False)  # taken as 0..255, like PySOT's crops
@@ -88,7 +96,14 @@ def check_track_config(t):
     if t.INSTANCE_SIZE < exemplar:
         raise ConfigError("TRACK.INSTANCE_SIZE must be >= TRACK.EXEMPLAR_SIZE (%d), got %r"
                           % (exemplar, t.INSTANCE_SIZE))
-    _number(t, "TOTAL_STRIDE", low=1, integer=True)
+    stride = _number(t, "TOTAL_STRIDE", low=1, integer=True)
+    if (t.INSTANCE_SIZE - exemplar) % stride:
+        # the response cells lie (EXEMPLAR_SIZE - 1) / 2 + k * TOTAL_STRIDE into the search
+        # crop: only then is the map's middle on the crop's centre, where the box is
+        raise ConfigError("TRACK.INSTANCE_SIZE %d: INSTANCE_SIZE - TRACK.EXEMPLAR_SIZE (%d) must "
+                          "be a multiple of TRACK.TOTAL_STRIDE %d, else every box is off by "
+                          "%.1f search pixels" % (t.INSTANCE_SIZE, exemplar, stride,
+                                                  ((t.INSTANCE_SIZE - exemplar) % stride) / 2))
     _number(t, "RESPONSE_UP", low=1, integer=True)
     scale_num = _number(t, "SCALE_NUM", integer=True)
     if scale_num < 1 or scale_num % 2 == 0:
@@ -99,8 +114,19 @@ def check_track_config(t):
         _number(t, key)
 
 
+def _fill_nonfinite(crop, avg):
+    """NaN/inf pixels of a float template crop take the padding colour, as if they lay
+    outside the image: a NaN in the template would make every later response NaN."""
+    if crop.dtype.kind == "f":
+        bad = ~np.isfinite(crop)
+        if bad.any():
+            crop[bad] = np.broadcast_to(avg.astype(crop.dtype), crop.shape)[bad]
+
+
 def _check_box(bbox, img_shape):
     try:
+        if isinstance(bbox, (str, bytes)):   # "1234" would read as the box [1, 2, 3, 4]
+            raise TypeError
         vals = [float(v) for v in bbox]
     except (TypeError, ValueError):
         raise ValueError("init box must be 4 numbers [x, y, w, h], got %r" % (bbox,)) from None
@@ -174,7 +200,7 @@ class RASNetTracker:
         # scale pyramid: step ** {-(S//2) .. S//2}, the centre one is scale 1
         half = self.scale_num // 2
         self.scale_factors = self.scale_step ** np.arange(-half, half + 1, dtype=np.float64)
-        self.penalties = np.full(self.scale_num, self.scale_penalty, dtype=np.float32)
+        self.penalties = np.full(self.scale_num, self.scale_penalty, dtype=np.float64)
         self.penalties[half] = 1.0
         self.score_size = (self.instance_size - self.exemplar_size) // self.total_stride + 1
         self.upscale_size = self.score_size * self.response_up
@@ -244,6 +270,14 @@ class RASNetTracker:
         self.size = np.clip(self.size, lo, hi)
         self.size = np.minimum(self.size, np.maximum([W, H], lo))
 
+    def _penalise(self, peaks):
+        """Scale peaks with the change of scale penalised: a side scale loses the fraction
+        1 - SCALE_PENALTY of its peak's magnitude. For positive peaks that is SiamFC's
+        `peak * penalty`; multiplying a negative peak (the raw scores of a weak match,
+        e.g. under occlusion) would raise it instead and favour a change of scale."""
+        peaks = peaks.astype(np.float64)
+        return peaks - (1.0 - self.penalties) * np.abs(peaks)
+
     def _box(self):
         (cx, cy), (w, h) = self.center, self.size
         return [float(cx - (w - 1) / 2), float(cy - (h - 1) / 2), float(w), float(h)]
@@ -251,7 +285,8 @@ class RASNetTracker:
     # ------------------------------------------------------------ PySOT contract
     @torch.inference_mode()
     def init(self, img, bbox):
-        """Start tracking the box [x, y, w, h] in the BGR image `img`."""
+        """Start tracking the box [x, y, w, h] in the BGR image `img`. NaN/inf pixels of a
+        float frame are left out of the padding colour and, in the template, take it."""
         img = as_bgr3(img)
         x, y, w, h = _check_box(bbox, img.shape)
         # the search region over the whole size range the box may take must stay a finite,
@@ -267,8 +302,12 @@ class RASNetTracker:
         self.size = np.array([w, h], dtype=np.float64)
         self.init_size = self.size.copy()
         self.avg = channel_mean(img)
+        if not np.isfinite(self.avg).all():
+            raise ValueError("init image has no finite pixel in channel(s) %s (all NaN or inf)"
+                             % [int(c) for c in np.flatnonzero(~np.isfinite(self.avg))])
 
         z = crop_square(img, self.center, self._context_size(w, h), self.exemplar_size, self.avg)
+        _fill_nonfinite(z, self.avg)
         z = self._to_input(z[None], reuse=False)
         if hasattr(self.model, "prepare_inference"):
             # BN folded into the convs (and quantised), from the current weights
@@ -305,11 +344,13 @@ class RASNetTracker:
         x_size = self._search_size(*self.size)
         sizes = x_size * self.scale_factors
         crops = crop_pyramid(img, self.center, sizes, self.instance_size, self.avg, out=self._crops)
-        x = self._to_input(crops)
-        if self.profile:
-            t1 = self._tick()
-            self.stage_times["crop"].append(t1 - t0)
         with self.cores.frame():
+            # the float copy is a parallel torch op too: with a busy process beside it,
+            # 2 threads took 10-15 ms for what 1 thread does in 0.15 ms
+            x = self._to_input(crops)
+            if self.profile:
+                t1 = self._tick()
+                self.stage_times["crop"].append(t1 - t0)
             resp = self._network(x)  # ONE batched call for the whole pyramid
         t2 = self._tick() if self.profile else 0.0
         if resp.numel() != self.scale_num * self.score_size ** 2:
@@ -330,7 +371,7 @@ class RASNetTracker:
         for s in range(self.scale_num):
             cv2.resize(resp[s], (self.upscale_size, self.upscale_size), dst=up[s],
                        interpolation=cv2.INTER_CUBIC)
-        peaks = up.reshape(self.scale_num, -1).max(axis=1) * self.penalties
+        peaks = self._penalise(up.reshape(self.scale_num, -1).max(axis=1))
         if not np.isfinite(peaks).all():  # finite but huge responses overflowed float32
             return self._failed(t2)
         best = int(np.argmax(peaks))
