@@ -40,7 +40,7 @@ from ..tracker.siamese import check_track_config
 from .augment import AugParams, train_search_size
 from .curves import CurveLogger
 from .loss import label_maps, pair_losses
-from .pairs import VAL_EPOCH, EpochBatches, PairDataset, omega
+from .pairs import VAL_EPOCH, DataUnusable, EpochBatches, PairDataset, omega
 from .sources import build_sources
 
 __all__ = ["Trainer", "TrainingDiverged", "LossGuard", "lr_at", "atomic_save", "rng_state",
@@ -163,6 +163,13 @@ def check_train_config(cfg, device):
     if size < tr.EXEMPLAR_SIZE:
         raise ConfigError("TRAIN.SEARCH_SIZE %d is smaller than TRACK.EXEMPLAR_SIZE %d"
                           % (size, tr.EXEMPLAR_SIZE))
+    if (size - tr.EXEMPLAR_SIZE) % tr.TOTAL_STRIDE:
+        # the network's cells lie (EXEMPLAR_SIZE - 1) / 2 + k * TOTAL_STRIDE into the crop;
+        # only then is the middle of the map on the crop's centre, where the labels put it
+        raise ConfigError("TRAIN.SEARCH_SIZE %d: SEARCH_SIZE - TRACK.EXEMPLAR_SIZE (%d) must be "
+                          "a multiple of TRACK.TOTAL_STRIDE %d, else the label map is off the "
+                          "response by %.1f px" % (size, tr.EXEMPLAR_SIZE, tr.TOTAL_STRIDE,
+                                                   ((size - tr.EXEMPLAR_SIZE) % tr.TOTAL_STRIDE) / 2))
     out = (size - tr.EXEMPLAR_SIZE) // tr.TOTAL_STRIDE + 1
     if out != t.OUTPUT_SIZE:
         raise ConfigError("TRAIN.OUTPUT_SIZE %d does not match the network's %dx%d response "
@@ -201,6 +208,18 @@ def _cpu_copy(obj):
 
 def _collate(items):
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+def _batches(loader):
+    """Iterate `loader`; a DataUnusable raised in a DataLoader worker comes back with its
+    own message (the files at fault), not wrapped in the worker's traceback."""
+    try:
+        yield from loader
+    except DataUnusable as e:
+        text, marker = str(e), "DataUnusable: "
+        if "Original Traceback" not in text or marker not in text:
+            raise
+        raise DataUnusable(text.rsplit(marker, 1)[1].strip()) from None
 
 
 # ---------------------------------------------------------------- the trainer
@@ -688,7 +707,7 @@ class Trainer:
             idx = list(range(self.rank, t.VAL_PAIRS, self.world))
             chunks = [[(VAL_EPOCH, k) for k in idx[i:i + t.BATCH_SIZE]]
                       for i in range(0, len(idx), t.BATCH_SIZE)]
-            self._val_cache = list(self._loader(self.val_set, chunks, t.NUM_WORKERS))
+            self._val_cache = list(_batches(self._loader(self.val_set, chunks, t.NUM_WORKERS)))
         return self._val_cache
 
     @torch.no_grad()
@@ -769,7 +788,7 @@ class Trainer:
             bar = tqdm(total=spe, initial=pos, desc="epoch %d/%d" % (epoch + 1, t.EPOCH),
                        disable=not (self.is_main and self.progress), dynamic_ncols=True,
                        mininterval=1.0, leave=False)
-            for batch in self._loader(self.train_set, batches, t.NUM_WORKERS):
+            for batch in _batches(self._loader(self.train_set, batches, t.NUM_WORKERS)):
                 loss = self.train_step(batch)     # raises before its update on a bad loss
                 self._flush_pending()             # ... so the previous weights were good
                 window["loss"] += loss

@@ -12,9 +12,9 @@ import zlib
 import numpy as np
 
 from ...config import REPO_ROOT, ConfigError
-from ...datasets import DatasetError
+from ...datasets import DatasetError, read_frame
 
-__all__ = ["Source", "EmptySource", "split_items"]
+__all__ = ["Source", "EmptySource", "split_items", "read_image"]
 
 logger = logging.getLogger("rasnet_plugin.training")
 
@@ -25,6 +25,33 @@ COMMON_KEYS = ("TYPE", "ROOT", "ANNO", "WEIGHT", "NUM_USE", "FRAME_RANGE", "FRAM
 class EmptySource(DatasetError):
     """A source with no usable item in its split (e.g. a one-video source's validation
     split): build_sources leaves it out of validation; for training it is an error."""
+
+
+JPEG_TAIL = 4096      # bytes searched for the end-of-image marker
+
+
+def _truncated_jpeg(path):
+    """Whether `path` is a JPEG (FF D8 first, whatever its name says) without its
+    end-of-image marker (FF D9) near its end. Outside markers an FF byte is always
+    followed by 00 or a restart code, so a file cut short has none there; a few writers
+    append bytes after it, hence the search window."""
+    with open(path, "rb") as f:
+        if f.read(2) != b"\xff\xd8":
+            return False
+        f.seek(0, os.SEEK_END)
+        f.seek(max(2, f.tell() - JPEG_TAIL))
+        return b"\xff\xd9" not in f.read()
+
+
+def read_image(path, index=None):
+    """`read_frame`, refusing a truncated JPEG (DatasetError naming the file and frame):
+    OpenCV decodes one without an error, greying out the missing rows, which would
+    train on a half-grey target with a full label."""
+    if os.path.isfile(path) and _truncated_jpeg(path):
+        where = "frame %s" % index if index is not None else "frame"
+        raise DatasetError("%s: truncated JPEG file (no end-of-image marker): %s"
+                           % (where, path))
+    return read_frame(path, index)
 
 
 def _number(name, key, value, what, integer=False, ok=None):

@@ -7,10 +7,10 @@ import os
 import cv2
 import numpy as np
 
-from ...datasets import DatasetError, read_frame
+from ...datasets import DatasetError
 from ...tracker.crop import search_size
 from ..pairs import RawPair, SampleError, SampleRejected
-from .base import IMAGE_EXTS, Source, logger
+from .base import IMAGE_EXTS, Source, logger, read_image
 
 __all__ = ["StillImageSource", "SKIMAGE_PHOTOS"]
 
@@ -126,7 +126,7 @@ class StillImageSource(Source):
     def _image(self, item):
         img = self._cache.get(item)
         if img is None:
-            img = _skimage_photo(item[8:]) if item.startswith("skimage:") else read_frame(item)
+            img = _skimage_photo(item[8:]) if item.startswith("skimage:") else read_image(item)
             if len(self._cache) >= self.CACHE:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[item] = img

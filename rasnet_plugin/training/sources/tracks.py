@@ -6,14 +6,15 @@ import os
 
 import numpy as np
 
-from ...datasets import DatasetError, read_frame, sequence_names
+from ...datasets import DatasetError, sequence_names
 from ...tracker.crop import context_size
 from ..pairs import RawPair, pick_frame_pair
-from .base import EmptySource, Source
+from .base import EmptySource, Source, logger, read_image
 
 __all__ = ["GOT10kSource", "PySOTSource"]
 
 PYSOT_CROP_EXEMPLAR = 127  # the template size PySOT's par_crop.py scales the crops for
+ROOT_PROBES = 8            # videos whose first crop is looked for when a source loads
 
 
 class _TrackSource(Source):
@@ -40,6 +41,17 @@ def _parse_box_line(line):
     if len(fields) != 4:
         raise ValueError("expected 4 numbers, got %d" % len(fields))
     return [float(t) for t in fields]
+
+
+def _box_problem(values):
+    """Why a box (x, y, w, h) or size (w, h) is malformed (NaN or inf, a negative side),
+    else None. An empty box (a side of 0) is not malformed: PySOT and GOT-10k write
+    those for frames without the target."""
+    if not all(math.isfinite(v) for v in values):
+        return "NaN or inf"
+    if min(values[-2:]) < 0:
+        return "a negative size"
+    return None
 
 
 class GOT10kSource(_TrackSource):
@@ -98,7 +110,13 @@ class GOT10kSource(_TrackSource):
             except ValueError as e:
                 self._drop("%s line %d: %r (%s)" % (gt, k + 1, line, e))
                 continue
-            if absent[k] or not (w > 0 and h > 0) or not all(map(math.isfinite, (x, y, w, h))):
+            if absent[k]:
+                continue
+            problem = _box_problem((x, y, w, h))
+            if problem:
+                self._drop("%s line %d: box %r has %s" % (gt, k + 1, line, problem))
+                continue
+            if not (w > 0 and h > 0):
                 continue
             frames.append(k + 1)  # GOT-10k's image files count from 00000001.jpg
             boxes.append((x + (w - 1) / 2, y + (h - 1) / 2, w, h))
@@ -109,7 +127,25 @@ class GOT10kSource(_TrackSource):
 
     def _load(self, video, track, k):
         path = os.path.join(self.root, video, "%08d.jpg" % track["frames"][k])
-        return read_frame(path, int(track["frames"][k])), tuple(track["boxes"][k])
+        return read_image(path, int(track["frames"][k])), tuple(track["boxes"][k])
+
+
+def _pysot_size(box):
+    """(w, h) of a PySOT box, [x1, y1, x2, y2] or [w, h]; ValueError (TypeError) saying
+    what is wrong with a malformed one."""
+    if not isinstance(box, (list, tuple)):
+        raise ValueError("not a list of numbers")
+    values = [float(v) for v in box]
+    if len(values) == 4:
+        w, h = values[2] - values[0], values[3] - values[1]
+    elif len(values) == 2:
+        w, h = values
+    else:
+        raise ValueError("%d numbers" % len(values))
+    problem = _box_problem(values + [w, h])
+    if problem:
+        raise ValueError(problem)
+    return w, h
 
 
 class PySOTSource(_TrackSource):
@@ -121,7 +157,10 @@ class PySOTSource(_TrackSource):
     255 and its size is (w, h) * 510 / s_x. ANNO is the JSON
     {video: {track: {frame: [x1, y1, x2, y2] (or [w, h])}}} with boxes in the ORIGINAL
     frame; only the size is used, the centre is the crop's centre. Non-digit frame keys
-    are ignored and empty boxes dropped (as PySOT does); malformed boxes are counted.
+    are ignored and empty boxes dropped (as PySOT does); malformed boxes (not 2 or 4
+    numbers, NaN or inf, a negative size, e.g. [x, y, w, h] written where [x1, y1, x2,
+    y2] belongs) are dropped, counted and named. Videos left with no box are named in a
+    warning. A ROOT that holds none of the first crops of a few videos is refused.
     """
     TYPE = "pysot"
 
@@ -129,6 +168,9 @@ class PySOTSource(_TrackSource):
         super().__init__(root, anno, **kw)
         if not os.path.isdir(self.root):
             raise DatasetError("%s: crop folder not found: %s" % (self.name, self.root))
+        if not self.anno:
+            raise DatasetError("%s: no ANNO: a pysot source needs the JSON annotation of "
+                               "its crops (TYPE=ROOT,ANNO on the command line)" % self.name)
         try:
             with open(self.anno, encoding="utf-8-sig") as f:
                 meta = json.load(f)
@@ -139,12 +181,35 @@ class PySOTSource(_TrackSource):
             raise DatasetError("%s: %s is not a {video: {track: {frame: box}}} JSON"
                                % (self.name, self.anno))
         names = sorted(meta)
+        empty = []
         for k in self._select(names):
             tracks = self._tracks(names[k], meta[names[k]])
             if tracks:
                 self.items.append((names[k], tracks))
+            else:
+                empty.append(names[k])
+        if empty:
+            logger.warning("%s: %d video(s) of %s have no usable box and are left out: %s%s",
+                           self.name, len(empty), self.anno, ", ".join(empty[:5]),
+                           ", ..." if len(empty) > 5 else "")
         if not self.items:
             raise EmptySource("%s: no usable track in %s" % (self.name, self.anno))
+        self._check_root()
+
+    def _crop_path(self, video, track, k):
+        return os.path.join(self.root, video, "%06d.%s.x.jpg" % (int(track["frames"][k]),
+                                                                  track["track"]))
+
+    def _check_root(self):
+        """DatasetError when ROOT holds none of the first crops of ROOT_PROBES videos
+        spread over the list: a ROOT that is not this annotation's crop folder would
+        otherwise fail every sample, deep in a DataLoader worker."""
+        picks = np.unique(np.linspace(0, len(self.items) - 1, ROOT_PROBES).astype(int))
+        paths = [self._crop_path(self.items[k][0], self.items[k][1][0], 0) for k in picks]
+        if not any(os.path.isfile(p) for p in paths):
+            raise DatasetError("%s: ROOT %s holds none of the crops %s names (looked for %s): "
+                               "ROOT must be the crop folder of that annotation"
+                               % (self.name, self.root, self.anno, ", ".join(paths[:3])))
 
     def _tracks(self, video, tracks):
         out = []
@@ -160,18 +225,12 @@ class PySOTSource(_TrackSource):
                 if not str(frame).isdigit():
                     continue
                 try:
-                    box = [float(v) for v in box]
-                    if len(box) == 4:
-                        w, h = box[2] - box[0], box[3] - box[1]
-                    elif len(box) == 2:
-                        w, h = box
-                    else:
-                        raise ValueError("%d numbers" % len(box))
+                    w, h = _pysot_size(box)
                 except (TypeError, ValueError) as e:
                     self._drop("video %s track %s frame %s: bad box %r (%s)"
                                % (video, track, frame, box, e))
                     continue
-                if w > 0 and h > 0 and math.isfinite(w) and math.isfinite(h):
+                if w > 0 and h > 0:
                     nums.append(int(frame))
                     sizes.append((w, h))
             if nums:
@@ -182,8 +241,7 @@ class PySOTSource(_TrackSource):
 
     def _load(self, video, track, k):
         frame = int(track["frames"][k])
-        path = os.path.join(self.root, video, "%06d.%s.x.jpg" % (frame, track["track"]))
-        img = read_frame(path, frame)
+        img = read_image(self._crop_path(video, track, k), frame)
         H, W = img.shape[:2]
         w, h = track["sizes"][k]
         s_z = context_size(w, h, 0.5)

@@ -6,9 +6,9 @@ import os
 import cv2
 import numpy as np
 
-from ...datasets import DatasetError, read_frame
+from ...datasets import DatasetError
 from ..pairs import RawPair, SampleError, SampleRejected
-from .base import IMAGE_EXTS, EmptySource, Source
+from .base import IMAGE_EXTS, EmptySource, Source, read_image
 from .still import _cut
 
 __all__ = ["VideoFolderSource", "follow_region"]
@@ -137,7 +137,7 @@ class VideoFolderSource(Source):
 
     def _read(self, name, frames, i, j):
         if frames is not None:
-            return read_frame(frames[i], i), read_frame(frames[j], j)
+            return read_image(frames[i], i), read_image(frames[j], j)
         cap = cv2.VideoCapture(name)
         try:
             lo, hi = min(i, j), max(i, j)
