@@ -488,6 +488,21 @@ def test_vot_evaluate_and_analysis(ws):
     print("\n" + text)
 
 
+def test_first_init_is_timed_like_a_reinit(ws):
+    """The toolkit starts a tracker process per sequence and times each request, the
+    first init included: the tracker's one-off start-up work (the inference copy of the
+    backbone, int8 calibration: seconds) must happen before the handshake, not in each
+    sequence's first timed frame. A re-init takes a fraction of a second."""
+    for exp in ("baseline", "unsupervised"):
+        for video in VIDEOS:
+            path = os.path.join(ws["workspace"], "results", "RASNet", exp, video,
+                                video + "_001_time.value")
+            with open(path) as f:
+                times = [float(v) for v in f.read().split()]
+            assert len(times) >= FRAMES - 5, (path, times)
+            assert times[0] < 2.5, (exp, video, "init request took %.1f s" % times[0])
+
+
 def test_summarize_reads_each_measure_from_its_analysis():
     """The layout of `vot analysis --format json` (vot-toolkit 0.7.4): per experiment, the
     `results` list follows `parameters.analyses`, one tuple per tracker in `trackers` order."""

@@ -170,7 +170,13 @@ def compare(workspace, tracker="RASNet", out_dir=None, analysis_file=None, pysot
 
     if analysis_file:
         with open(analysis_file) as f:
-            report = json.load(f)
+            try:
+                report = json.load(f)
+            except ValueError as e:
+                raise ValueError("%s: not valid JSON (%s)" % (analysis_file, e)) from None
+        if not isinstance(report, dict) or "results" not in report:
+            raise ValueError("%s: not the output of `vot analysis --format json` (no "
+                             "'results' mapping)" % analysis_file)
     else:
         report = analysis(workspace, [tracker], name="vot_compare")
     theirs = summarize(report).get(tracker)

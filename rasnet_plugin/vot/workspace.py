@@ -290,6 +290,10 @@ def write_workspace(workspace, sequences=None, stack=None, videos=None, max_fram
                     device=None, threads=None, dataset_root=None):
     """Write (or refresh) the workspace files; returns a dict describing it."""
     workspace = os.path.abspath(workspace)
+    # the tracker reads the snapshot only when the toolkit starts it, where a missing file
+    # shows as "Unable to connect to tracker": refuse it now, before writing anything
+    if snapshot and not os.path.isfile(snapshot):
+        raise WorkspaceError(f"snapshot {snapshot}: no such file")
     os.makedirs(workspace, exist_ok=True)
     if sequences:
         sequences = os.path.abspath(sequences)
@@ -393,23 +397,27 @@ def summarize(report):
 
     In that file each experiment's `results` list follows its `parameters.analyses` list,
     and each entry holds one tuple of measures per tracker, in the order of `trackers`.
+    Only the supervised (reset) `baseline` and the `unsupervised` experiment are read; other
+    experiments' measures (multistart, long-term) stay in the JSON.
     Keys: accuracy, robustness (the toolkit's Robustness: failures per sequence, averaged
     with the sequence lengths as weights), failures (the total count, cumulative_failures),
     eao, eao_curve, unsupervised_accuracy.
     """
+    # keyed by module and class: vot.analysis.multistart (the VOT2020+ stacks' `baseline`)
+    # has classes of the same names whose robustness is another measure (not failures)
     fields = {
-        ("baseline", "AverageAccuracyRobustness"): ("accuracy", "robustness"),
-        ("baseline", "CumulativeFailureCount"): ("failures",),
-        ("baseline", "EAOScore"): ("eao",),
-        ("baseline", "EAOCurve"): ("eao_curve",),
-        ("unsupervised", "AverageAccuracy"): ("unsupervised_accuracy",),
+        ("baseline", "supervised.AverageAccuracyRobustness"): ("accuracy", "robustness"),
+        ("baseline", "failures.CumulativeFailureCount"): ("failures",),
+        ("baseline", "supervised.EAOScore"): ("eao",),
+        ("baseline", "supervised.EAOCurve"): ("eao_curve",),
+        ("unsupervised", "accuracy.AverageAccuracy"): ("unsupervised_accuracy",),
     }
     trackers = list(report.get("trackers") or {})
     out = {t: {} for t in trackers}
     for exp_name, exp in (report.get("results") or {}).items():
         analyses = (exp.get("parameters") or {}).get("analyses") or []
         for spec, grid in zip(analyses, exp.get("results") or []):
-            kind = str(spec.get("type", "")).rsplit(".", 1)[-1]
+            kind = ".".join(str(spec.get("type", "")).split(".")[-2:])
             names = fields.get((exp_name, kind))
             if not names or not isinstance(grid, list) or len(grid) != len(trackers):
                 continue
