@@ -143,3 +143,22 @@ def test_compare_tracks_again_a_result_cut_by_hand_and_reports_a_video_it_cannot
     assert len(open(boxes).read().splitlines()) == 6
     again = json.loads(open(os.path.join(res, "compare.json")).read())["csrt"]["OTBtiny"]
     assert again["videos"]["Square"]["auc"] == pytest.approx(square["auc"], abs=0.05)
+
+
+def test_compare_unwritable_results_is_named_before_tracking(tmp_path, capsys, monkeypatch):
+    """--results blocked by a file: one `error:` naming it, before any tracker runs (it
+    used to track everything, lose each video's result, then end in a traceback)."""
+    data = make_otb(tmp_path)
+    blocker = tmp_path / "res"
+    blocker.write_text("a file, not a folder")
+    calls = []
+
+    def tracked(*args, **kwargs):
+        calls.append(args)
+        raise OSError("tracked, then could not write")
+
+    monkeypatch.setattr(compare, "evaluate_tracker", tracked)
+    assert compare_cli.main(["--dataset", data, "--results", str(blocker),
+                             "--tracker", "m=" + SIAMFC_CFG]) == 1
+    assert "error: cannot write results to %s" % blocker in capsys.readouterr().err
+    assert not calls

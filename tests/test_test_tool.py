@@ -291,3 +291,53 @@ def test_no_dataset_builds_the_bundled_benchmark(tmp_path, monkeypatch):
     assert os.path.isfile(os.path.join(root, "RASNetBench", "RASNetBench.json"))
     lines = _lines(os.path.join(res, "RASNetBench", "rasnet", "cat_zoom.txt"))
     assert len(lines) == 80 and all(_is_box(ln) for ln in lines)
+
+
+def test_results_folder_named_after_the_snapshot_as_in_pysot(datasets, tmp_path, monkeypatch):
+    """PySOT's tools/test.py names the tracker folder after the snapshot's file stem, so runs
+    of several checkpoints (checkpoint_e19.pth, checkpoint_e20.pth) keep apart: the second
+    must track, not skip videos because the first one's results sit in the same folder."""
+    monkeypatch.setattr(rasnet_plugin, "build_tracker",
+                        lambda cfg, snapshot, device: RASNetTracker(_FastModel(), cfg, "cpu"))
+    td, res = os.path.join(datasets, "testing_dataset"), str(tmp_path / "results")
+    common = ["--dataset", "TinyOTB", "--dataset-root", td, "--results", res, "--video", "beta"]
+    for epoch in (19, 20):
+        snap = os.path.join("snapshot", "checkpoint_e%d.pth" % epoch)
+        assert test_cli.main(common + ["--snapshot", snap]) == 0
+        assert os.path.isfile(os.path.join(res, "TinyOTB", "checkpoint_e%d" % epoch, "beta.txt"))
+    assert test_cli.main(common) == 0  # no snapshot: the config's stem, as before
+    assert os.path.isfile(os.path.join(res, "TinyOTB", "rasnet", "beta.txt"))
+    assert test_cli.main(common + ["--snapshot", "x.pth", "--model-name", "mine"]) == 0
+    assert sorted(os.listdir(os.path.join(res, "TinyOTB"))) == [
+        "checkpoint_e19", "checkpoint_e20", "mine", "rasnet"]
+    assert test_cli.default_model_name("experiments/rasnet.yaml") == "rasnet"
+
+
+def test_unknown_video_lists_the_videos(datasets, tmp_path, capsys):
+    td = os.path.join(datasets, "testing_dataset")
+    assert test_cli.main(["--dataset", "TinyOTB", "--dataset-root", td, "--results",
+                          str(tmp_path / "r"), "--video", "gamma"]) == 1
+    assert "no video 'gamma' (its videos: alpha, beta)" in capsys.readouterr().err
+
+
+def test_unwritable_results_folder_is_named_before_tracking(datasets, tmp_path, monkeypatch,
+                                                           capsys):
+    """A --results path that cannot hold the results (a file in the way) is an error before
+    the first video is tracked, not after every video has been tracked and thrown away."""
+    tracked = []
+
+    class _Counting(RASNetTracker):
+        def track(self, img):
+            tracked.append(1)
+            return super().track(img)
+
+    monkeypatch.setattr(rasnet_plugin, "build_tracker",
+                        lambda cfg, snapshot, device: _Counting(_FastModel(), cfg, "cpu"))
+    blocker = tmp_path / "results"
+    blocker.write_text("a file, not a folder")
+    td = os.path.join(datasets, "testing_dataset")
+    code = test_cli.main(["--dataset", "TinyOTB", "--dataset-root", td, "--results", str(blocker)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "cannot write results to %s" % os.path.join(str(blocker), "TinyOTB", "rasnet") in err
+    assert not tracked

@@ -77,6 +77,14 @@ def main(argv=None):
     if len(set(names)) != len(names):
         print("error: two datasets named alike: %s" % names, file=sys.stderr)
         return 1
+    try:  # before any tracking: an unwritable folder would lose every result
+        os.makedirs(args.results, exist_ok=True)
+        if not os.access(args.results, os.W_OK):
+            raise PermissionError("not writable")
+    except OSError as e:
+        print("error: cannot write results to %s: %s" % (args.results, e.strerror or e),
+              file=sys.stderr)
+        return 1
     from ..hardware import describe
     print("# %s; datasets: %s" % (describe(args.device), ", ".join(
         "%s (%d sequences, %d frames)" % (ds.name, len(ds.videos), sum(len(v) for v in ds.videos))

@@ -19,6 +19,9 @@ finishes; existing ones are skipped unless --force, so an interrupted run resume
   GOT-10k (a GOT-10k folder, or a PySOT JSON named GOT-10k):
                        <results>/<DATASET>/<model>/<video>/<video>_001.txt and <video>_time.txt
 
+<model> is --model-name, else (as in PySOT) the --snapshot file's stem, else the config's
+(`rasnet` for experiments/rasnet.yaml).
+
 A video that cannot be read (missing frame, ground truth of the wrong length, bad init box)
 is reported and skipped; the others still run, and the exit status is 1, listing it.
 The loops, resume and worker pool: rasnet_plugin/evaluation/running.py.
@@ -60,13 +63,23 @@ def parse_args(argv=None):
                    default="testing_dataset", type=str, help="folder holding named datasets")
     p.add_argument("--results", default="results", type=str, help="results folder")
     p.add_argument("--model-name", "--model_name", dest="model_name", default="", type=str,
-                   help="tracker name in the results layout (default: the config's file stem)")
+                   help="tracker name in the results layout (default, as in PySOT: the "
+                        "--snapshot file's stem; without --snapshot, the config's file stem)")
     args = p.parse_args(argv)
     if args.num_workers < 1:
         p.error("--num-workers must be >= 1")
     if args.threads is not None and args.threads < 1:
         p.error("--threads must be >= 1")
     return args
+
+
+def default_model_name(config, snapshot=""):
+    """The tracker folder of the results: as PySOT's tools/test.py, the snapshot's file stem
+    (so runs of several checkpoints never share, and skip, each other's results); without a
+    snapshot, the config's file stem (``rasnet`` for experiments/rasnet.yaml)."""
+    if snapshot:  # PySOT: args.snapshot.split('/')[-1].split('.')[0]
+        return os.path.basename(os.path.normpath(snapshot)).split(".")[0] or "tracker"
+    return os.path.splitext(os.path.basename(config))[0]
 
 
 def _warning(message, category, filename, lineno, file=None, line=None):
@@ -88,13 +101,14 @@ def main(argv=None):
     except (ConfigError, DatasetError) as e:
         _error(e)
         return 1
-    model = args.model_name or os.path.splitext(os.path.basename(args.config))[0]
+    model = args.model_name or default_model_name(args.config, args.snapshot)
     videos, name = list(dataset.videos), dataset.name
     if args.video:
         videos = [v for v in videos if v.name == args.video]
         broken = [b for b in broken if b[0] == args.video]
         if not videos and not broken:
-            _error("dataset %s has no video %r" % (name, args.video))
+            _error("dataset %s has no video %r (its videos: %s)"
+                   % (name, args.video, ", ".join(sorted(v.name for v in dataset.videos))))
             return 1
     got10k = name == "GOT-10k" or getattr(dataset, "layout", None) == "got10k"
     protocol = "vot" if dataset.is_vot else ("got10k" if got10k else "ope")
@@ -120,6 +134,13 @@ def main(argv=None):
     build_args = (cfg, args.snapshot or None, str(tracker.device))
 
     job = RunJob(protocol, args.results, name, model, force=args.force, vis=vis)
+    try:  # before any video is tracked: an unwritable folder would lose every result
+        os.makedirs(job.folder, exist_ok=True)
+        if not os.access(job.folder, os.W_OK):
+            raise PermissionError("not writable")
+    except OSError as e:
+        _error("cannot write results to %s: %s" % (job.folder, e.strerror or e))
+        return 1
     remove_run_temps(job)
     summary = RunSummary(protocol, model, broken)
     for vid, msg in broken:
