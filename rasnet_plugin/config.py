@@ -80,7 +80,7 @@ _C.TRACK.SCALE_NUM = 3
 _C.TRACK.SCALE_STEP = 1.0375
 _C.TRACK.SCALE_PENALTY = 0.9745
 _C.TRACK.RESPONSE_UP = 16             # 17x17 response upsampled to 272x272
-# Arithmetic of the network while tracking: "auto" (bf16 where it is native: CUDA,
+# Arithmetic of the network while tracking: "auto" (bf16 where it is native: CUDA sm_80+,
 # AVX512_BF16 or AMX CPUs; else fp32), "fp32", "bf16" (CPU or CUDA), "fp16" (CUDA).
 _C.TRACK.PRECISION = "auto"
 # The backbone's weights and activations while tracking: "none" (as PRECISION says),

@@ -1,6 +1,7 @@
 """What the machine does fast: CPU model and ISA, and the precision `auto` resolves to.
 
-bf16 pays off only where it is native: CUDA, or a CPU with AVX512_BF16 or AMX-BF16.
+bf16 pays off only where it is native: a CUDA GPU of compute capability 8.0 (Ampere) or
+later, or a CPU with AVX512_BF16 or AMX-BF16.
 Elsewhere (AVX2-only CPUs) PyTorch emulates it, about 20x slower than fp32. oneDNN's
 ONEDNN_MAX_CPU_ISA cap counts: capped below AVX512_CORE_BF16, bf16 is emulated there too
 (and benchmark headers say the cap, so a capped run is never taken for the real CPU).
@@ -58,12 +59,22 @@ def isa_cap():
     return cap if cap and cap not in ("ALL", "DEFAULT") else None
 
 
+def _cuda_capability(device):
+    """(major, minor) compute capability of a CUDA device, or None where it cannot be read."""
+    try:
+        return tuple(torch.cuda.get_device_capability(device))
+    except (AssertionError, RuntimeError, ValueError):  # no CUDA in this torch or machine
+        return None
+
+
 def native_bf16(device="cpu"):
-    """Whether bf16 arithmetic is native on `device` (CUDA, or AVX512_BF16 / AMX, not
-    capped away by ONEDNN_MAX_CPU_ISA)."""
+    """Whether bf16 arithmetic is native on `device` (a CUDA GPU of compute capability 8.0
+    (Ampere) or later, or AVX512_BF16 / AMX, not capped away by ONEDNN_MAX_CPU_ISA).
+    Volta and Turing GPUs (7.x) have no bf16 units: PyTorch emulates it there, or fails."""
     device = torch.device(device)
     if device.type == "cuda":
-        return True
+        cap = _cuda_capability(device)
+        return cap is not None and cap >= (8, 0)
     if isa_cap() in _CAPS_WITHOUT_BF16:
         return False
     flags = cpu_info()["flags"]
@@ -83,7 +94,14 @@ def warn_if_emulated(precision, device, key):
     CPU that only emulates it; returns whether it is emulated."""
     device = torch.device(device)
     emulated = str(precision).lower() == "bf16" and not native_bf16(device)
-    if emulated and key not in _WARNED:
+    if emulated and key not in _WARNED and device.type == "cuda":
+        _WARNED.add(key)
+        cap = _cuda_capability(device)
+        what = "compute capability %d.%d" % cap if cap else "compute capability unknown"
+        warnings.warn("%s bf16 on %s (%s): bfloat16 needs compute capability 8.0 (Ampere) or "
+                      "later, so PyTorch emulates it (or fails); use auto, fp16 or fp32"
+                      % (key, device, what), RuntimeWarning, stacklevel=3)
+    elif emulated and key not in _WARNED:
         _WARNED.add(key)
         info = cpu_info()
         why = ("ONEDNN_MAX_CPU_ISA=%s caps away its native bfloat16" % isa_cap()

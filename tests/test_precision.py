@@ -88,3 +88,38 @@ def test_a_onednn_isa_cap_below_bf16_makes_it_emulated(cpu, monkeypatch):
     assert hardware.isa_cap() is None and "capped" not in hardware.describe("cpu")
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
     assert hardware.resolve_precision("auto", "cpu") == "bf16"
+
+
+@pytest.mark.parametrize("capability, native", [((7, 0), False), ((7, 5), False),
+                                                ((8, 0), True), ((9, 0), True)])
+def test_cuda_bf16_is_native_from_ampere_on(cpu, monkeypatch, capability, native):
+    """Volta (7.0) and Turing (7.5) GPUs have no bf16 units: `auto` must not pick bf16 there,
+    and an explicit bf16 warns about the GPU (not about the CPU's ISA)."""
+    import torch
+    asked = []
+
+    def capability_of(device=None):
+        asked.append(device)
+        return capability
+    monkeypatch.setattr(torch.cuda, "get_device_capability", capability_of)
+    cpu(BF16)     # the CPU's bf16 says nothing about the GPU's
+    assert hardware.native_bf16("cuda:1") is native
+    assert torch.device("cuda:1") in asked
+    assert hardware.resolve_precision("auto", "cuda") == ("bf16" if native else "fp32")
+    if native:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert not hardware.warn_if_emulated("bf16", "cuda", "TRACK.PRECISION")
+    else:
+        with pytest.warns(RuntimeWarning, match=r"TRACK.PRECISION bf16 on cuda \(compute "
+                          r"capability %d\.%d\): bfloat16 needs compute capability 8\.0" % capability):
+            assert hardware.warn_if_emulated("bf16", "cuda", "TRACK.PRECISION")
+
+
+def test_cuda_bf16_without_a_readable_gpu_is_not_native(monkeypatch):
+    import torch
+
+    def no_cuda(device=None):
+        raise AssertionError("Torch not compiled with CUDA enabled")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", no_cuda)
+    assert hardware.native_bf16("cuda") is False

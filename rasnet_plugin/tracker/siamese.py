@@ -149,7 +149,7 @@ class RASNetTracker:
     cfg.TRACK keys: EXEMPLAR_SIZE, INSTANCE_SIZE, CONTEXT_AMOUNT, SCALE_NUM, SCALE_STEP,
     SCALE_PENALTY, LR (scale update rate), WINDOW_INFLUENCE, RESPONSE_UP, TOTAL_STRIDE,
     PRECISION ("auto", "fp32", "bf16", "fp16"; fp16 needs CUDA; auto is bf16 where it is
-    native, CUDA or AVX512_BF16/AMX CPUs, else fp32), QUANTIZE ("none"; "int8": the
+    native, CUDA sm_80+ or AVX512_BF16/AMX CPUs, else fp32), QUANTIZE ("none"; "int8": the
     backbone in int8 on the CPU, models/quantize.py; "auto": int8 where the device and
     trunk allow it, else none), SHARE_CORES (default True: each frame runs on no more
     threads than the cores other busy processes leave free, tracker/cores.py).
