@@ -5,10 +5,10 @@ It lives in `rasnet_plugin.integrations.pysot` now; this module re-exports it, a
 """
 from .integrations.pysot import (ADDED_KEYS, HEAD_NAME, TRACKER_NAME, PySOTRASNetTracker,
                                  RASNetHead, convert_checkpoint_to_pysot, main, pysot_available,
-                                 register_pysot)
+                                 pysot_rasnet_settings, register_pysot)
 
 __all__ = ["register_pysot", "RASNetHead", "PySOTRASNetTracker", "convert_checkpoint_to_pysot",
-           "pysot_available", "ADDED_KEYS", "HEAD_NAME", "TRACKER_NAME", "main"]
+           "pysot_rasnet_settings", "pysot_available", "ADDED_KEYS", "HEAD_NAME", "TRACKER_NAME", "main"]
 
 if __name__ == "__main__":
     import sys

@@ -39,7 +39,7 @@ from ..models.rasnet import SPATIAL_SQUASHES, RASNet
 from ..tracker.siamese import RASNetTracker
 
 __all__ = ["register_pysot", "RASNetHead", "PySOTRASNetTracker", "convert_checkpoint_to_pysot",
-           "pysot_available", "ADDED_KEYS"]
+           "pysot_rasnet_settings", "pysot_available", "ADDED_KEYS"]
 
 HEAD_NAME = "RASNetHead"
 TRACKER_NAME = "RASNetTracker"
@@ -264,6 +264,34 @@ def _trunk_and_neck(obj, src):
     return trunk, neck
 
 
+def pysot_rasnet_settings(obj):
+    """The `RASNET` keys a PySOT config needs for checkpoint `obj` (loaded, unconverted), as
+    {key: value}: those whose value differs from the plugin's defaults, which
+    `register_pysot()` gives PySOT's cfg. Attention switches come from the checkpoint's
+    tensors (an attention trained off has none), the other keys from its saved cfg. Without
+    them PySOT builds a head that does not match the weights: `load_pretrain` (strict=False)
+    then leaves a missing attention at its random initialisation and only logs it, and a
+    different SPATIAL_SQUASH changes the function with no message at all."""
+    from ..config import get_default_config
+    defaults = get_default_config().RASNET
+    src = extract_state_dict(obj)
+    saved = (_saved_cfg(obj) or {}).get("RASNET")
+    saved = saved if isinstance(saved, dict) else {}
+    out = {}
+    for key, prefix in (("GENERAL_ATTENTION", "general_attention."),
+                        ("RESIDUAL_ATTENTION", "residual_attention."),
+                        ("CHANNEL_ATTENTION", "channel_attention.")):
+        present = any(k.startswith(prefix) for k in src)
+        if present != bool(defaults[key]):
+            out[key] = present
+    for key in ("SE_REDUCTION", "SPATIAL_SQUASH"):
+        if key == "SE_REDUCTION" and not out.get("CHANNEL_ATTENTION", defaults.CHANNEL_ATTENTION):
+            continue
+        if key in saved and saved[key] != defaults[key]:
+            out[key] = saved[key]
+    return out
+
+
 def convert_checkpoint_to_pysot(state_dict, bn_eps=1e-5):
     """Plugin RASNet state_dict -> PySOT ModelBuilder state_dict (alexnetlegacy + RASNetHead).
 
@@ -332,7 +360,9 @@ def main(argv=None):
     p.add_argument("dst")
     a = p.parse_args(argv)
     try:
-        converted = convert_checkpoint_to_pysot(safe_load(a.src))
+        obj = safe_load(a.src)
+        converted = convert_checkpoint_to_pysot(obj)
+        settings = pysot_rasnet_settings(obj)
     except FileNotFoundError as e:
         print("error: %s" % e, file=sys.stderr)
         return 1
@@ -343,9 +373,16 @@ def main(argv=None):
         print("error: %s" % msg, file=sys.stderr)
         return 1
     try:
-        atomic_save({"state_dict": converted}, a.dst)
+        # a bare state_dict, as PySOT's model zoo files: its load_pretrain (test.py) takes
+        # either form, but demo.py hands the file straight to a strict load_state_dict
+        atomic_save(converted, a.dst)
     except OSError as e:
         print("error: cannot write %s: %s" % (a.dst, e.strerror or e), file=sys.stderr)
         return 1
     print("wrote %s (PySOT ModelBuilder keys: backbone.features.*, rpn_head.*)" % a.dst)
+    if settings:
+        print("note: this checkpoint's head differs from the RASNET defaults; add to the PySOT "
+              "config: RASNET: {%s}" % ", ".join(
+                  "%s: %s" % (k, str(v).lower() if isinstance(v, bool) else v)
+                  for k, v in settings.items()))
     return 0

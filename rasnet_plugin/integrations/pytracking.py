@@ -34,8 +34,8 @@ plug RASNet into a pytracking checkout (with `rasnet_plugin` installed in the sa
        trackers = [RASNetEval()]
        # then e.g. pytracking.evaluation.running.run_dataset(dataset, trackers)
 
-2. Two one-line files in the checkout, after which `python run_tracker.py rasnet default ...`
-   and `trackerlist('rasnet', 'default')` work:
+2. Two one-line files in the checkout, after which `python run_tracker.py rasnet default ...`,
+   `python run_vot.py rasnet default` and `trackerlist('rasnet', 'default')` work:
 
        pytracking/tracker/rasnet/__init__.py:
            from rasnet_plugin.integrations.pytracking import get_tracker_class  # noqa: F401
@@ -89,8 +89,10 @@ def parameters(config=None, snapshot=None, device=None):
     checkpoint (default: the bundled weights that fit the config, else untrained with a
     warning); device: default cuda when available.
     """
+    # vot_anno_conversion_type: how pytracking's run_vot.py turns VOT's polygon into the
+    # init box (pytracking's own trackers use "preserve_area", as PySOT's reset protocol)
     return RASNetParams(config=config, snapshot=snapshot, device=device,
-                        debug=0, visualization=False)
+                        debug=0, visualization=False, vot_anno_conversion_type="preserve_area")
 
 
 class RASNetPyTracker:
@@ -106,6 +108,27 @@ class RASNetPyTracker:
 
     def predicts_segmentation_mask(self):
         return False
+
+    def initialize_features(self):
+        """pytracking's hook to load the network before the first (timed) frame: its VOT
+        runners (run_vot.py, run_vot2020) call it unconditionally, its video and webcam
+        runners when present. Builds the network here (once)."""
+        self._build()
+
+    def visdom_draw_tracking(self, image, box, segmentation=None):
+        """Show the frame and box(es) in pytracking's Visdom window (it calls this for every
+        frame when `--debug` > 0 and a Visdom server answers). `box`: one [x, y, w, h], a
+        list of them, a dict of them (multi-object), or None."""
+        if box is None:
+            boxes = []
+        elif isinstance(box, dict):
+            boxes = list(box.values())
+        elif len(box) == 4 and all(np.ndim(v) == 0 for v in box):
+            boxes = [box]
+        else:
+            boxes = list(box)
+        data = (image, *boxes) if segmentation is None else (image, *boxes, segmentation)
+        self.visdom.register(data, "Tracking", 1, "Tracking")
 
     def _build(self):
         if self.tracker is None:

@@ -140,6 +140,9 @@ def attention_xcorr(z, x, spatial, channel):
     Everything else runs the reference: no extension, CUDA tensors with an extension
     built without CUDA kernels (one RuntimeWarning says how to rebuild), other devices.
     """
+    if not all(isinstance(t, torch.Tensor) for t in (x, spatial, channel)):
+        check_inputs(z, x, spatial, channel)  # its TypeError names the argument, where the
+        # dispatcher would raise a RuntimeError that prints the whole value
     route = _route(z)
     if route == "reference":
         return attention_xcorr_reference(z, x, spatial, channel)
