@@ -10,14 +10,14 @@ import os
 import warnings
 
 import torch
-import yaml
 
 from .config import TRACKER_CONFIG, load_config
 from .hardware import check_device
 from .models import build_model
 # checkpoint reading lives in models.model_load; these names stay importable from here
 from .models.model_load import (extract_state_dict, load_checkpoint, load_pretrained_backbone,
-                                read_checkpoint, safe_load, state_signature)
+                                load_state_dict_checked, read_checkpoint, safe_load, saved_cfg,
+                                state_signature)
 from .tracker.siamese import RASNetTracker
 
 __all__ = ["build_tracker", "load_checkpoint", "read_checkpoint", "resolve_device", "extract_state_dict",
@@ -116,22 +116,40 @@ def _bundled_file(path):
         return hit[1], hit[2]
     obj = safe_load(path)
     signature = state_signature(extract_state_dict(obj, path))
-    settings = None
-    saved = obj.get("cfg") if isinstance(obj, dict) else None
-    if isinstance(saved, str):
-        try:
-            saved = yaml.safe_load(saved)
-        except yaml.YAMLError:
-            saved = None
-    if isinstance(saved, dict):
-        settings = network_settings(saved)
+    settings = _saved_settings(obj)
     _BUNDLED_CACHE[path] = (stamp, signature, settings)
     return signature, settings
+
+
+def _saved_settings(obj):
+    """`network_settings` of the cfg a loaded checkpoint was saved with, or None when it
+    has none (a plain or converted state_dict)."""
+    saved = saved_cfg(obj)
+    return network_settings(saved) if saved is not None else None
 
 
 def _differences(own, theirs):
     return ["%s (%r there, %r here)" % (k, theirs[k], v) for k, v in own.items()
             if k in theirs and theirs[k] != v]
+
+
+def _load_snapshot(model, cfg, path):
+    """load_checkpoint(model, path) for a snapshot given explicitly, reading the file once;
+    a UserWarning when the cfg saved in it disagrees with `cfg` on `network_settings` (the
+    tensors load, but they were trained for another function: the check the choice of
+    shipped weights makes). A file without a saved cfg loads without one."""
+    path = os.fspath(path)
+    obj = safe_load(path)
+    load_state_dict_checked(model, obj, path)
+    theirs = _saved_settings(obj)
+    diff = _differences(network_settings(cfg), theirs) if theirs is not None else []
+    if diff:
+        warnings.warn("rasnet_plugin: the cfg saved in snapshot %s disagrees with this config on "
+                      "settings that change what the network computes (there: the snapshot's "
+                      "cfg, here: this config): %s. Its tensors load, but they were trained for "
+                      "another function; use the config it was trained with"
+                      % (path, "; ".join(diff)), UserWarning, stacklevel=3)
+    return model
 
 
 def _match_bundled(model, cfg=None):
@@ -192,7 +210,8 @@ def build_tracker(config=None, snapshot=None, device=None):
 
     config: a YAML path or a config node (default config.TRACKER_CONFIG: the most accurate
     shipped RASNet, experiments/rasnet_mobilenetv2.yaml);
-    snapshot: a checkpoint path (default: the shipped weights that fit the config's network,
+    snapshot: a checkpoint path (a UserWarning when the cfg saved in it disagrees with this
+    config on `network_settings`; default: the shipped weights that fit the config's network,
     `bundled_weights`: its tensors and the network settings it was trained with; rasnet.pth
     for RASNet, siamfc.pth for the ablation; else the model keeps its random
     initialisation, with a warning naming how the nearest shipped file differs; it is seeded with
@@ -205,8 +224,8 @@ def build_tracker(config=None, snapshot=None, device=None):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(cfg.TRAIN.SEED) if "TRAIN" in cfg else 0)
         model = build_model(cfg)
-    why = None
-    if snapshot in (None, ""):
+    why, explicit = None, snapshot not in (None, "")
+    if not explicit:
         snapshot, why = _match_bundled(model, cfg)
     nearest = " (%s)" % why if why else ""
     if snapshot in (None, "") and cfg.BACKBONE.PRETRAINED:
@@ -220,6 +239,8 @@ def build_tracker(config=None, snapshot=None, device=None):
                       "config's network%s: running UNTRAINED weights (random initialisation); "
                       "results are meaningless for accuracy" % (BUNDLED_DIR, nearest), UserWarning,
                       stacklevel=2)
-    else:
+    elif explicit:
+        _load_snapshot(model, cfg, snapshot)
+    else:                                         # the shipped file whose settings agree
         load_checkpoint(model, snapshot)
     return RASNetTracker(model, cfg, device=resolve_device(device, cfg))

@@ -174,3 +174,71 @@ def test_a_weights_file_without_a_saved_cfg_is_matched_by_its_tensors(monkeypatc
     torch.save({"state_dict": model.state_dict()}, tmp_path / "mine.pth")   # no cfg in it
     monkeypatch.setattr(api, "BUNDLED_DIR", str(tmp_path))
     assert api.bundled_weights(model, cfg) == str(tmp_path / "mine.pth")
+
+
+# a snapshot given explicitly gets the check the choice of shipped weights makes: the same
+# settings, the same comparison (finding: SPATIAL_SQUASH sigmoid with rasnet.pth given as
+# --snapshot tracked silently with weights trained for the unsquashed function)
+@pytest.mark.parametrize("name, key, value, differs", [
+    ("rasnet.yaml", "RASNET.SPATIAL_SQUASH", "sigmoid",
+     "RASNET.SPATIAL_SQUASH ('none' there, 'sigmoid' here)"),
+    ("rasnet_mobilenetv2.yaml", "ADJUST.ZERO_MEAN", False,
+     "ADJUST.ZERO_MEAN (True there, False here)"),
+    ("siamfc_mobilenetv2.yaml", "ADJUST.TEMPLATE_CROP", 12,
+     "ADJUST.TEMPLATE_CROP (8 there, 12 here)"),
+])
+def test_an_explicit_snapshot_trained_for_another_function_warns_once(tmp_path, name, key,
+                                                                      value, differs):
+    import shutil
+    snap = str(tmp_path / "mine.pth")                        # not a shipped file's path
+    shutil.copy(SHIPPED[name], snap)
+    cfg = cfg_of(name)
+    node, leaf = key.split(".")
+    cfg[node][leaf] = value
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        tracker = rasnet_plugin.build_tracker(cfg, snapshot=snap, device="cpu")
+    mine = [w for w in seen if issubclass(w.category, UserWarning) and snap in str(w.message)]
+    assert len(mine) == 1, [str(w.message) for w in seen]
+    assert differs in str(mine[0].message) and mine[0].filename == __file__
+    # it still loads what it was asked to
+    shipped = api.extract_state_dict(torch.load(snap, weights_only=True))
+    assert torch.equal(tracker.model.adjust.weight, shipped["adjust.weight"])
+
+
+def test_an_explicit_snapshot_that_agrees_or_has_no_cfg_loads_without_a_word(tmp_path):
+    snap = str(tmp_path / "plain.pth")
+    cfg = cfg_of("rasnet.yaml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rasnet_plugin.build_tracker(cfg, snapshot=SHIPPED["rasnet.yaml"], device="cpu")
+        cfg.TRACK.WINDOW_INFLUENCE = 0.3                      # tracking, not the network
+        rasnet_plugin.build_tracker(cfg, snapshot=SHIPPED["rasnet.yaml"], device="cpu")
+        # a converted checkpoint (no saved cfg) is taken at its word, as before
+        cfg.RASNET.SPATIAL_SQUASH = "sigmoid"
+        torch.save(api.extract_state_dict(torch.load(SHIPPED["rasnet.yaml"], weights_only=True)),
+                   snap)
+        rasnet_plugin.build_tracker(cfg, snapshot=snap, device="cpu")
+
+
+def test_rasnet_test_names_the_snapshot_trained_for_another_function(tmp_path, capsys):
+    import shutil
+    import cv2
+    import numpy as np
+    from rasnet_plugin.cli import test as test_cli
+    seq = tmp_path / "tiny" / "Seq"
+    os.makedirs(seq / "img")
+    for i in range(1, 3):
+        cv2.imwrite(str(seq / "img" / ("%04d.jpg" % i)), np.full((48, 64, 3), 40 * i, np.uint8))
+    (seq / "groundtruth_rect.txt").write_text("10,10,20,16\n11,10,20,16\n")
+    cfg_file = tmp_path / "sigmoid.yaml"
+    cfg_file.write_text("_BASE_: %s\nRASNET:\n  SPATIAL_SQUASH: sigmoid\nTRACK:\n  QUANTIZE: none\n"
+                        % os.path.join(REPO_ROOT, "experiments", "rasnet.yaml"))
+    snap = str(tmp_path / "rasnet.pth")
+    shutil.copy(SHIPPED["rasnet.yaml"], snap)
+    code = test_cli.main(["--dataset", str(tmp_path / "tiny"), "--config", str(cfg_file),
+                          "--snapshot", snap, "--results", str(tmp_path / "res")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    lines = [ln for ln in err.splitlines() if snap in ln and "SPATIAL_SQUASH" in ln]
+    assert len(lines) == 1 and "('none' there, 'sigmoid' here)" in lines[0], err

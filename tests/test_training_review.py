@@ -4,6 +4,8 @@ broken that no pair can be drawn inside a DataLoader worker."""
 import json
 import logging
 import os
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -138,15 +140,29 @@ def test_unusable_data_in_a_worker_names_the_files_without_its_traceback(tmp_pat
     for name in os.listdir(os.path.join(root, "v")):
         with open(os.path.join(root, "v", name), "wb") as f:
             f.write(b"not an image at all")
-    cfg = get_default_config()
-    t = cfg.TRAIN
-    t.EPOCH, t.PAIRS_PER_EPOCH, t.BATCH_SIZE, t.VAL_PAIRS = 1, 2, 1, 0
-    t.NUM_WORKERS, t.MAX_RETRIES, t.PRECISION = 1, 3, "fp32"
-    tr = Trainer(cfg, str(tmp_path / "out"), device="cpu", progress=False,
-                 sources=[PySOTSource(root, anno)], val_sources=[])
-    with pytest.raises(DataUnusable) as e:
-        tr.train()
-    msg = str(e.value)
+    # in a fresh process: a DataLoader worker forked from this long-lived test process can
+    # inherit a lock another test's threads held at the fork, and never start
+    script = f"""
+import sys
+from rasnet_plugin.config import get_default_config
+from rasnet_plugin.training import DataUnusable, PySOTSource, Trainer
+cfg = get_default_config()
+t = cfg.TRAIN
+t.EPOCH, t.PAIRS_PER_EPOCH, t.BATCH_SIZE, t.VAL_PAIRS = 1, 2, 1, 0
+t.NUM_WORKERS, t.MAX_RETRIES, t.PRECISION = 1, 3, "fp32"
+tr = Trainer(cfg, {str(tmp_path / "out")!r}, device="cpu", progress=False,
+             sources=[PySOTSource({root!r}, {anno!r})], val_sources=[])
+try:
+    tr.train()
+except DataUnusable as e:
+    print("DataUnusable:", e)
+    sys.exit(0)
+sys.exit("no DataUnusable")
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    msg = run.stdout.split("DataUnusable: ", 1)[1]
     assert msg.startswith("no usable training pair after 3 tries (epoch 0, pair 0)"), msg
     assert "cannot decode image file" in msg and "Traceback" not in msg
 

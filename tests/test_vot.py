@@ -366,7 +366,7 @@ def test_tracker_errors_are_reported_not_hung(ws, tmp_path, case):
     log = "".join(s.log)
     assert "Server terminated the session" in str(err.value)
     expected = {"empty": "empty", "nan": "invalid initialisation region", "outside": "outside",
-                "missing_image": "not found", "corrupt_image": "cannot decode"}[case]
+                "missing_image": "not found", "corrupt_image": "truncated JPEG file"}[case]
     assert expected in str(err.value) + log
     # the reason reaches the client in the TraX quit message, and the same line goes to stderr
     prefix = "Server terminated the session: "

@@ -18,7 +18,8 @@ Layouts:
   loads for tracking, the other frames NaN. Tag `visible` = `cover > 0` and not `absence`:
   the frames GOT-10k scores.
 
-Every text file is read as UTF-8, a leading byte-order mark ignored.
+Every text file is read as UTF-8, a leading byte-order mark ignored. Dot files (the `._*`
+resource forks macOS leaves next to copied files) are never frames, tags or annotations.
 """
 import json
 import math
@@ -117,7 +118,7 @@ def detect_layout(folder):
         return "otb", folder
     if any(os.path.isfile(os.path.join(d, "groundtruth.txt")) for d in subdirs):
         return ("got10k" if _is_got10k(folder) else "vot"), folder
-    jsons = [e for e in entries if e.endswith(".json")]
+    jsons = [e for e in entries if e.endswith(".json") and not _hidden(e)]
     if len(jsons) == 1:
         return "pysot", os.path.join(folder, jsons[0])
     raise DatasetError(
@@ -145,18 +146,28 @@ def _is_got10k(folder):
 # ---------------------------------------------------------------- text files
 
 def _read_text(path, what):
-    """The text of a UTF-8 file (a leading byte-order mark dropped); DatasetError naming
-    `what` when it cannot be read."""
+    """The text of a UTF-8 file (a leading byte-order mark dropped), line breaks as they
+    are (`_lines` splits them); DatasetError naming `what` when it cannot be read."""
     try:
-        with open(path, encoding="utf-8-sig") as f:
+        with open(path, encoding="utf-8-sig", newline="") as f:
             return f.read()
     except (OSError, UnicodeDecodeError) as e:
         raise DatasetError(f"{path}: cannot read {what} ({e})") from None
 
 
+_LINE_BREAK = re.compile(r"\r*\n|\r")
+
+
+def _lines(text):
+    """The lines of a text file, whatever wrote it: LF, CRLF, a lone CR, and CR CR LF (a
+    CRLF text written again through a text-mode file on Windows) are each one line break,
+    so a Windows file never gains empty lines between its rows."""
+    return _LINE_BREAK.split(text)
+
+
 def read_gt_file(path):
     """Parse a ground-truth file: one box per line, 4 or 8 numbers split by , tab or space."""
-    lines = _read_text(path, "ground truth").splitlines()
+    lines = _lines(_read_text(path, "ground truth"))
     while lines and not lines[-1].strip():
         lines.pop()  # a trailing newline is normal; an empty line inside is an error below
     rows, width = [], None
@@ -180,7 +191,7 @@ def read_gt_file(path):
 
 def _read_tag_file(path, n):
     """Per-frame 0/1 flags; a short file (trailing zeros omitted) is padded with False."""
-    lines = [ln.strip() for ln in _read_text(path, "tag file").splitlines()]
+    lines = [ln.strip() for ln in _lines(_read_text(path, "tag file"))]
     while lines and not lines[-1]:
         lines.pop()
     if len(lines) > n:
@@ -199,8 +210,15 @@ def _natural_key(s):
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s)]
 
 
+def _hidden(name):
+    """A dot file: macOS writes `._<name>` resource forks (AppleDouble) next to every file
+    it copies to a FAT/exFAT disk or a network share, and into zips (`__MACOSX`); they
+    carry the frame's extension but hold no image."""
+    return name.startswith(".")
+
+
 def _list_images(folder):
-    files = [f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTS)]
+    files = [f for f in os.listdir(folder) if f.lower().endswith(IMAGE_EXTS) and not _hidden(f)]
     return [os.path.join(folder, f) for f in sorted(files, key=_natural_key)]
 
 
@@ -290,7 +308,7 @@ def _load_otb_single(seq_dir):
 
 def _read_sequence_file(path):
     meta = {}
-    for line in _read_text(path, "sequence file").splitlines():
+    for line in _lines(_read_text(path, "sequence file")):
         key, sep, value = line.partition("=")
         if sep:
             meta[key.strip()] = value.strip()
@@ -337,7 +355,7 @@ def load_vot_sequence(seq_dir, got10k=False):
     tags = {}
     for f in sorted(os.listdir(seq_dir)):
         stem, ext = os.path.splitext(f)
-        if ext in (".tag", ".label"):
+        if ext in (".tag", ".label") and not _hidden(f):
             tags[stem] = _read_tag_file(os.path.join(seq_dir, f), len(gt))
     attr = [t for t, flags in tags.items() if flags.any()]
     if got10k:
@@ -363,8 +381,10 @@ def sequence_names(folder, list_file=None):
     groundtruth.txt, sorted."""
     list_path = list_file or os.path.join(folder, "list.txt")
     if os.path.isfile(list_path):
-        return [ln.strip() for ln in _read_text(list_path, "the sequence list").splitlines()
-                if ln.strip()]
+        # `ls -d */ > list.txt` writes `bag/`: the name is `bag`
+        names = (ln.strip().rstrip("/\\") for ln in
+                 _lines(_read_text(list_path, "the sequence list")))
+        return [n for n in names if n]
     return sorted(e for e in os.listdir(folder)
                   if os.path.isfile(os.path.join(folder, e, "groundtruth.txt")))
 

@@ -15,16 +15,42 @@ class DatasetError(ValueError):
     """A dataset that cannot be loaded or read; the message names the file at fault."""
 
 
+JPEG_TAIL = 4096      # bytes searched for a JPEG's end-of-image marker
+
+
+def truncated_jpeg(path):
+    """Whether `path` is a JPEG (FF D8 first, whatever its name says) without its
+    end-of-image marker (FF D9) in its last JPEG_TAIL bytes: a file cut short (an
+    interrupted download or copy). Outside markers an FF byte is always followed by 00 or
+    a restart code, so a cut file has none there; a few writers append bytes after it,
+    hence the search window. Costs one open and a read of at most JPEG_TAIL + 2 bytes."""
+    with open(path, "rb") as f:
+        if f.read(2) != b"\xff\xd8":
+            return False
+        f.seek(0, os.SEEK_END)
+        f.seek(max(2, f.tell() - JPEG_TAIL))
+        return b"\xff\xd9" not in f.read()
+
+
 def read_frame(path, index=None):
     """Read one frame as a BGR uint8 HxWx3 array, whatever the file holds.
 
     Grayscale becomes 3-channel BGR, a 4th (alpha) channel is dropped, 16-bit images are
     scaled to 8 bits by value * 255 / 65535 (rounded), float images are taken as 0..1.
-    A missing or undecodable file raises DatasetError naming the file and frame index.
+    A missing or undecodable file raises DatasetError naming the file and frame index,
+    and so does a truncated JPEG (`truncated_jpeg`): OpenCV decodes one without an error,
+    greying out the missing rows, which would track (or train on) a half-grey frame.
+    Evaluation and training both read their images here.
     """
     where = f"frame {index}" if index is not None else "frame"
     if not os.path.isfile(path):
         raise DatasetError(f"{where}: image file not found: {path}")
+    try:
+        cut = truncated_jpeg(path)
+    except OSError as e:
+        raise DatasetError(f"{where}: cannot read image file {path} ({e.strerror or e})") from None
+    if cut:
+        raise DatasetError(f"{where}: truncated JPEG file (no end-of-image marker): {path}")
     img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if img is None or img.size == 0:
         raise DatasetError(f"{where}: cannot decode image file: {path}")

@@ -10,7 +10,8 @@
 * `check_finite`, `check_keys`: refuse NaN/inf tensors, and name missing / unexpected keys
   and shape mismatches before anything is copied into a model.
 * `load_checkpoint(model, path)`: all of the above, then a strict load (RASNet weights).
-* `read_checkpoint(path)`: the whole file as a dict, for its metadata (cfg, videos, ...).
+* `read_checkpoint(path)`: the whole file as a dict, for its metadata (cfg, videos, ...);
+  `saved_cfg(obj)`: the training config a loaded checkpoint carries, as a dict, or None.
 * `resolve_pretrained`, `load_pretrained_backbone`: BACKBONE.PRETRAINED, an ImageNet (or
   other) trunk checkpoint, read with the same checks (safe_load, extract_state_dict,
   check_finite). A spec is a file path, or `<package>/<path inside it>` naming a
@@ -29,7 +30,7 @@ from .mobilenet import TORCHVISION_BLOCKS, MobileNetV2
 
 __all__ = ["CheckpointError", "safe_load", "read_checkpoint", "extract_state_dict", "remove_prefix",
            "check_finite", "check_keys", "load_state_dict_checked", "load_checkpoint",
-           "state_signature", "resolve_pretrained", "load_pretrained_backbone"]
+           "saved_cfg", "state_signature", "resolve_pretrained", "load_pretrained_backbone"]
 
 
 class CheckpointError(ValueError):
@@ -76,6 +77,20 @@ def read_checkpoint(path):
     files written by tools/train.py `videos` (what it learned from) and `recipe`."""
     obj = safe_load(path)
     return obj if isinstance(obj, dict) else {}
+
+
+def saved_cfg(obj):
+    """The config a loaded checkpoint was saved with (`cfg`: tools/train.py writes a YAML
+    dump; a dict is taken as it is), as a dict; None when it has none (a plain or converted
+    state_dict) or it is no readable mapping."""
+    cfg = obj.get("cfg") if isinstance(obj, dict) else None
+    if isinstance(cfg, str):
+        import yaml
+        try:
+            cfg = yaml.safe_load(cfg)
+        except yaml.YAMLError:
+            return None
+    return cfg if isinstance(cfg, dict) else None
 
 
 def remove_prefix(state, prefix):

@@ -27,31 +27,10 @@ class EmptySource(DatasetError):
     split): build_sources leaves it out of validation; for training it is an error."""
 
 
-JPEG_TAIL = 4096      # bytes searched for the end-of-image marker
-
-
-def _truncated_jpeg(path):
-    """Whether `path` is a JPEG (FF D8 first, whatever its name says) without its
-    end-of-image marker (FF D9) near its end. Outside markers an FF byte is always
-    followed by 00 or a restart code, so a file cut short has none there; a few writers
-    append bytes after it, hence the search window."""
-    with open(path, "rb") as f:
-        if f.read(2) != b"\xff\xd8":
-            return False
-        f.seek(0, os.SEEK_END)
-        f.seek(max(2, f.tell() - JPEG_TAIL))
-        return b"\xff\xd9" not in f.read()
-
-
-def read_image(path, index=None):
-    """`read_frame`, refusing a truncated JPEG (DatasetError naming the file and frame):
-    OpenCV decodes one without an error, greying out the missing rows, which would
-    train on a half-grey target with a full label."""
-    if os.path.isfile(path) and _truncated_jpeg(path):
-        where = "frame %s" % index if index is not None else "frame"
-        raise DatasetError("%s: truncated JPEG file (no end-of-image marker): %s"
-                           % (where, path))
-    return read_frame(path, index)
+# one implementation of frame reading for training and evaluation: read_frame refuses a
+# truncated JPEG (OpenCV would grey out its missing rows) with a DatasetError naming the
+# file and frame
+read_image = read_frame
 
 
 def _number(name, key, value, what, integer=False, ok=None):
