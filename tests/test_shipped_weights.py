@@ -91,13 +91,17 @@ def test_shipped_rasnet_tracks_real_video(monkeypatch, tmp_path, name, auc_floor
 
 # settings without tensors of their own: the shipped file's tensors would load, but it was
 # trained for another function (finding: SPATIAL_SQUASH sigmoid got rasnet.pth)
-@pytest.mark.parametrize("name, key, value, differs", [
+OTHER_FUNCTION = [
     ("rasnet.yaml", "RASNET.SPATIAL_SQUASH", "sigmoid",
      "RASNET.SPATIAL_SQUASH ('none' there, 'sigmoid' here)"),
     ("rasnet_mobilenetv2.yaml", "ADJUST.ZERO_MEAN", False,
      "ADJUST.ZERO_MEAN (True there, False here)"),
     ("siamfc_mobilenetv2.yaml", "ADJUST.TEMPLATE_CROP", 12,
      "ADJUST.TEMPLATE_CROP (8 there, 12 here)"),
+]
+
+
+@pytest.mark.parametrize("name, key, value, differs", OTHER_FUNCTION + [
     ("siamfc.yaml", "TRACK.EXEMPLAR_SIZE", 135,
      "template features (TRACK.EXEMPLAR_SIZE) (6 there, 7 here)"),
 ])
@@ -179,14 +183,7 @@ def test_a_weights_file_without_a_saved_cfg_is_matched_by_its_tensors(monkeypatc
 # a snapshot given explicitly gets the check the choice of shipped weights makes: the same
 # settings, the same comparison (finding: SPATIAL_SQUASH sigmoid with rasnet.pth given as
 # --snapshot tracked silently with weights trained for the unsquashed function)
-@pytest.mark.parametrize("name, key, value, differs", [
-    ("rasnet.yaml", "RASNET.SPATIAL_SQUASH", "sigmoid",
-     "RASNET.SPATIAL_SQUASH ('none' there, 'sigmoid' here)"),
-    ("rasnet_mobilenetv2.yaml", "ADJUST.ZERO_MEAN", False,
-     "ADJUST.ZERO_MEAN (True there, False here)"),
-    ("siamfc_mobilenetv2.yaml", "ADJUST.TEMPLATE_CROP", 12,
-     "ADJUST.TEMPLATE_CROP (8 there, 12 here)"),
-])
+@pytest.mark.parametrize("name, key, value, differs", OTHER_FUNCTION)
 def test_an_explicit_snapshot_trained_for_another_function_warns_once(tmp_path, name, key,
                                                                       value, differs):
     import shutil

@@ -34,7 +34,7 @@ import torch.nn as nn
 
 from ..fileio import atomic_save
 from ..models.attention import ChannelAttention, GeneralAttention, ResidualAttention
-from ..models.model_load import extract_state_dict, safe_load
+from ..models.model_load import extract_state_dict, safe_load, saved_cfg
 from ..models.rasnet import SPATIAL_SQUASHES, RASNet
 from ..tracker.siamese import RASNetTracker
 
@@ -231,26 +231,13 @@ def _block_diagonal(weight, in_channels):
     return dense
 
 
-def _saved_cfg(obj):
-    """The cfg a checkpoint file was saved with (a YAML dump, as tools/train.py writes it),
-    as a dict, or None."""
-    cfg = obj.get("cfg") if isinstance(obj, dict) else None
-    if isinstance(cfg, str):
-        import yaml
-        try:
-            cfg = yaml.safe_load(cfg)
-        except yaml.YAMLError:
-            return None
-    return cfg if isinstance(cfg, dict) else None
-
-
 def _trunk_and_neck(obj, src):
     """(BACKBONE.TYPE or None when unknown, why it has a neck or "") of a checkpoint: from
     its saved cfg where it has one, else from the keys of its state_dict `src`."""
     trunk, neck = None, ""
     if any(k.startswith("neck.") for k in src):
         neck = "neck.* keys"
-    cfg = _saved_cfg(obj) or {}
+    cfg = saved_cfg(obj) or {}
     backbone, adjust = cfg.get("BACKBONE"), cfg.get("ADJUST")
     if isinstance(backbone, dict) and isinstance(backbone.get("TYPE"), str):
         trunk = backbone["TYPE"]
@@ -275,7 +262,7 @@ def pysot_rasnet_settings(obj):
     from ..config import get_default_config
     defaults = get_default_config().RASNET
     src = extract_state_dict(obj)
-    saved = (_saved_cfg(obj) or {}).get("RASNET")
+    saved = (saved_cfg(obj) or {}).get("RASNET")
     saved = saved if isinstance(saved, dict) else {}
     out = {}
     for key, prefix in (("GENERAL_ATTENTION", "general_attention."),
