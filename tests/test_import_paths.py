@@ -35,7 +35,7 @@ def test_convert_from_the_shell(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "wrote %s" % dst in r.stdout
     from rasnet_plugin.integrations.pysot import convert_checkpoint_to_pysot
-    out = torch.load(dst, weights_only=True)["state_dict"]
+    out = torch.load(dst, weights_only=True)  # a bare state_dict
     expected = convert_checkpoint_to_pysot(state)
     assert out.keys() == expected.keys()
     assert all(torch.equal(out[k], expected[k]) for k in out)
